@@ -1,0 +1,524 @@
+//! Wiring: builds every stage from the config, connects them with bounded
+//! channels, runs them, and owns shutdown.
+//!
+//! ```text
+//!  consumer thread ──batches──▶ pipeline thread ──▶ tantivy writer
+//!        ▲                        │ decode, enrich, dedup, index,
+//!        └──committed offsets─────┘ commit with offsets in the payload
+//! ```
+//! The one backward edge carries offsets that an index commit made durable;
+//! only then are they stored in Kafka. HTTP only reads: the index reader,
+//! the metrics and the shared status.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::alert::deliver::{Dispatcher, Webhook};
+use crate::alert::AlertStore;
+use crate::config::Config;
+use crate::enrich::Enricher;
+use crate::index::{CommitPayload, IndexHandle, Offsets, Writer};
+use crate::source::broker::EmbeddedBroker;
+use crate::source::decode::{decode, Reject};
+use crate::source::kafka::{self, DeadLetter, DeadLetterProducer, Input, RawMessage, SourceState};
+use crate::telemetry::Metrics;
+
+/// Counters the rest of the engine (status, demo throttling, tests) reads.
+#[derive(Default)]
+pub struct Progress {
+    /// Messages handled by the pipeline, whatever the outcome.
+    pub processed: AtomicU64,
+    pub indexed: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub rejected: AtomicU64,
+    /// Messages covered by the last index commit.
+    pub committed: AtomicU64,
+    pub watermark_ms: AtomicI64,
+    pub commits: AtomicU64,
+}
+
+/// What HTTP handlers can see.
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub index: IndexHandle,
+    pub metrics: Arc<Metrics>,
+    pub source: Arc<SourceState>,
+    pub progress: Arc<Progress>,
+    pub bootstrap: String,
+    pub embedded_broker: bool,
+    pub ready: AtomicBool,
+    pub alerts: Arc<AlertStore>,
+    /// BPS code → region name.
+    pub region_names: std::collections::HashMap<u16, String>,
+}
+
+/// Runs the engine until `shutdown` resolves, then stops cleanly: the source
+/// stops, the pipeline drains, the index commits, the offsets are stored.
+pub async fn run(
+    config: Config,
+    http: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let engine = Engine::start(config, http).await?;
+    shutdown.await;
+    engine.stop().await
+}
+
+/// A running engine.
+pub struct Engine {
+    pub shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    consumer_thread: std::thread::JoinHandle<()>,
+    pipeline_thread: std::thread::JoinHandle<anyhow::Result<()>>,
+    http_task: tokio::task::JoinHandle<()>,
+    http_stop: tokio::sync::oneshot::Sender<()>,
+    dispatch_stop: tokio::sync::watch::Sender<bool>,
+    dispatch_task: tokio::task::JoinHandle<()>,
+    _broker: Option<EmbeddedBroker>,
+    pub http_addr: std::net::SocketAddr,
+}
+
+impl Engine {
+    pub async fn start(config: Config, http: tokio::net::TcpListener) -> anyhow::Result<Engine> {
+        let config = Arc::new(config);
+        let k = &config.engine.kafka;
+        let broker = if k.brokers.trim().is_empty() {
+            let mut topics = k.topics.clone();
+            topics.push(k.dead_letter_topic.clone());
+            let b = EmbeddedBroker::start(&topics, k.embedded_partitions)?;
+            tracing::info!(
+                bootstrap = b.bootstrap(),
+                "embedded Kafka-protocol broker started"
+            );
+            eprintln!("kemala: embedded Kafka broker at {}", b.bootstrap());
+            Some(b)
+        } else {
+            None
+        };
+        let bootstrap = broker
+            .as_ref()
+            .map_or_else(|| k.brokers.clone(), |b| b.bootstrap().to_string());
+        let metrics = Arc::new(Metrics::new());
+        let index = IndexHandle::open(&config.engine.index.data_dir, &config)?;
+        let committed = index.committed()?;
+        metrics.index_documents.set(index.num_docs() as i64);
+        let progress = Arc::new(Progress::default());
+        progress
+            .watermark_ms
+            .store(committed.watermark_ms, Ordering::Relaxed);
+        let source = Arc::new(SourceState::default());
+        *source
+            .index_offsets
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))? = committed.offsets.clone();
+
+        let enricher = {
+            let c = config.clone();
+            tokio::task::spawn_blocking(move || Enricher::build(&c))
+                .await
+                .context("building the enricher")?
+        };
+        let writer = Writer::new(&index, config.engine.index.writer_memory_mib)?;
+        let dlq = DeadLetterProducer::new(k, &bootstrap)?;
+        let consumer = kafka::consumer(k, &bootstrap, source.clone())?;
+
+        let (batch_tx, batch_rx) = sync_channel::<Input>(4);
+        let (committed_tx, committed_rx) = std::sync::mpsc::channel::<Offsets>();
+        let stop = Arc::new(AtomicBool::new(false));
+
+        let (alerts, dispatcher) = alerting(&config, &metrics)?;
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            index: index.clone(),
+            metrics: metrics.clone(),
+            source: source.clone(),
+            progress: progress.clone(),
+            bootstrap: bootstrap.clone(),
+            embedded_broker: broker.is_some(),
+            ready: AtomicBool::new(false),
+            alerts: alerts.clone(),
+            region_names: config
+                .regions
+                .iter()
+                .filter_map(|r| Some((r.code.parse().ok()?, r.name.clone())))
+                .collect(),
+        });
+
+        let pipeline = Pipeline {
+            enricher,
+            writer,
+            dlq,
+            metrics: metrics.clone(),
+            progress: progress.clone(),
+            source: source.clone(),
+            committed_tx,
+            max_bytes: k.max_message_bytes,
+            next_offsets: committed.offsets.clone(),
+            watermark_ms: committed.watermark_ms,
+            pending_dlq: Vec::new(),
+            dirty: false,
+            last_commit: Instant::now(),
+            commit_interval: config.engine.index.commit_interval.0,
+            commit_max_docs: config.engine.index.commit_max_docs,
+            retention_ms: config
+                .engine
+                .index
+                .retention
+                .map(|d| d.0.as_millis() as i64),
+            uncommitted_messages: 0,
+        };
+        let pipeline_thread = std::thread::Builder::new()
+            .name("kemala-pipeline".into())
+            .spawn(move || pipeline.run(batch_rx))?;
+        let consumer_thread = {
+            let (source, stop, metrics) = (source.clone(), stop.clone(), metrics.clone());
+            let batch_max = k.batch_max_messages;
+            std::thread::Builder::new()
+                .name("kemala-consumer".into())
+                .spawn(move || {
+                    kafka::run_consumer(
+                        consumer,
+                        source,
+                        batch_max,
+                        batch_tx,
+                        committed_rx,
+                        stop,
+                        metrics,
+                    )
+                })?
+        };
+
+        let http_addr = http.local_addr()?;
+        let (dispatch_stop, dispatch_stop_rx) = tokio::sync::watch::channel(false);
+        let dispatcher = Dispatcher {
+            base_url: format!("http://{http_addr}"),
+            ..dispatcher
+        };
+        let dispatch_task = tokio::spawn(dispatcher.run(dispatch_stop_rx));
+        let (http_stop, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let router = crate::http::router(shared.clone());
+        let http_task = tokio::spawn(async move {
+            let server = axum::serve(http, router).with_graceful_shutdown(async move {
+                let _ = http_stop_rx.await;
+            });
+            if let Err(e) = server.await {
+                tracing::error!("http server failed: {e}");
+            }
+        });
+        shared.ready.store(true, Ordering::Relaxed);
+        tracing::info!(%http_addr, bootstrap = %bootstrap, "kemala is running");
+        Ok(Engine {
+            shared,
+            stop,
+            consumer_thread,
+            pipeline_thread,
+            http_task,
+            http_stop,
+            dispatch_stop,
+            dispatch_task,
+            _broker: broker,
+            http_addr,
+        })
+    }
+
+    /// Stops in order: source, pipeline (final commit), offsets, HTTP.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        tracing::info!("shutting down");
+        self.shared.ready.store(false, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
+        let (consumer_thread, pipeline_thread) = (self.consumer_thread, self.pipeline_thread);
+        let result = tokio::task::spawn_blocking(move || {
+            let r = pipeline_thread
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the pipeline thread panicked")));
+            let _ = consumer_thread.join();
+            r
+        })
+        .await
+        .context("joining the pipeline")?;
+        let _ = self.http_stop.send(());
+        let _ = self.dispatch_stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.http_task).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.dispatch_task).await;
+        tracing::info!(
+            indexed = self.shared.progress.indexed.load(Ordering::Relaxed),
+            "stopped"
+        );
+        result
+    }
+}
+
+/// The pipeline thread's state: it alone owns the index writer.
+struct Pipeline {
+    enricher: Enricher,
+    writer: Writer,
+    dlq: DeadLetterProducer,
+    metrics: Arc<Metrics>,
+    progress: Arc<Progress>,
+    source: Arc<SourceState>,
+    committed_tx: Sender<Offsets>,
+    max_bytes: usize,
+    /// Next offset to process per partition (ahead of the last commit).
+    next_offsets: Offsets,
+    watermark_ms: i64,
+    pending_dlq: Vec<DeadLetter>,
+    dirty: bool,
+    last_commit: Instant,
+    commit_interval: Duration,
+    commit_max_docs: usize,
+    retention_ms: Option<i64>,
+    uncommitted_messages: u64,
+}
+
+impl Pipeline {
+    fn run(mut self, rx: Receiver<Input>) -> anyhow::Result<()> {
+        loop {
+            let wait = self
+                .commit_interval
+                .saturating_sub(self.last_commit.elapsed())
+                .max(Duration::from_millis(10));
+            match rx.recv_timeout(wait) {
+                Ok(Input::Batch(b)) => self.handle_batch(b)?,
+                Ok(Input::Idle) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let due = self.last_commit.elapsed() >= self.commit_interval
+                || self.writer.num_pending >= self.commit_max_docs;
+            if self.dirty && due {
+                self.commit()?;
+            }
+        }
+        // Final commit: retry dead letters a few times before giving up, so
+        // a rejected message is never skipped without its letter.
+        for attempt in 0..3 {
+            if !self.dirty || self.commit()? {
+                break;
+            }
+            tracing::warn!(attempt, "final commit waiting for the dead-letter topic");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Ok(())
+    }
+
+    fn handle_batch(&mut self, batch: Vec<RawMessage>) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let searcher = self.writer.searcher();
+        let mut tokens = Vec::new();
+        let (mut indexed, mut duplicates, mut redelivered) = (0u64, 0u64, 0u64);
+        let mut rejects: BTreeMap<Reject, u64> = BTreeMap::new();
+        let mut complaints: BTreeMap<(u16, u16), u64> = BTreeMap::new();
+        let mut langs: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let n = batch.len() as u64;
+        for m in batch {
+            let next = self
+                .next_offsets
+                .entry(m.topic.clone())
+                .or_default()
+                .entry(m.partition)
+                .or_insert(0);
+            if m.offset < *next {
+                redelivered += 1;
+                continue;
+            }
+            *next = m.offset + 1;
+            self.dirty = true;
+            self.uncommitted_messages += 1;
+            match decode(m.payload.as_deref(), self.max_bytes) {
+                Err(r) => {
+                    *rejects.entry(r.reason).or_default() += 1;
+                    self.pending_dlq.push(DeadLetter {
+                        source_topic: m.topic,
+                        partition: m.partition,
+                        offset: m.offset,
+                        reason: r.reason.as_str(),
+                        detail: r.detail,
+                        payload: m.payload.unwrap_or_default(),
+                    });
+                }
+                Ok(tweet) => {
+                    if self.writer.contains(&searcher, tweet.id) {
+                        duplicates += 1;
+                        continue;
+                    }
+                    let e = self.enricher.enrich(tweet, &mut tokens);
+                    self.writer.add(&e, &tokens)?;
+                    indexed += 1;
+                    self.watermark_ms = self.watermark_ms.max(e.tweet.created_at_ms);
+                    *langs.entry(e.lang.code()).or_default() += 1;
+                    if e.is_complaint {
+                        for t in &e.topics {
+                            *complaints.entry((t.0, e.region.0)).or_default() += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let m = &self.metrics;
+        m.messages.with_label_values(&["indexed"]).inc_by(indexed);
+        m.messages
+            .with_label_values(&["duplicate"])
+            .inc_by(duplicates);
+        m.redelivered.inc_by(redelivered);
+        let mut num_rejected = 0;
+        for (reason, k) in rejects {
+            m.record_rejects(reason, k);
+            num_rejected += k;
+        }
+        let cfg = &self.writer_config();
+        for ((topic, region), k) in complaints {
+            m.complaints
+                .with_label_values(&[&cfg.0[topic as usize], &region_slug(&cfg.1, region)])
+                .inc_by(k);
+        }
+        for (lang, k) in langs {
+            m.by_language.with_label_values(&[lang]).inc_by(k);
+        }
+        let p = &self.progress;
+        p.processed.fetch_add(n, Ordering::Relaxed);
+        p.indexed.fetch_add(indexed, Ordering::Relaxed);
+        p.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+        p.rejected.fetch_add(num_rejected, Ordering::Relaxed);
+        m.batch_seconds.observe(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn writer_config(&self) -> (Arc<Vec<String>>, Arc<BTreeMap<u16, (String, String)>>) {
+        let h = self.writer.handle();
+        (h.topic_ids.clone(), h.regions.clone())
+    }
+
+    /// Commits the index with the offsets it covers; returns false when the
+    /// dead letters could not be delivered (nothing was committed).
+    fn commit(&mut self) -> anyhow::Result<bool> {
+        let started = Instant::now();
+        if !self.pending_dlq.is_empty() {
+            match self.dlq.deliver(&self.pending_dlq) {
+                Ok(true) => self.pending_dlq.clear(),
+                Ok(false) | Err(_) => {
+                    self.metrics.dead_letter_failures.inc();
+                    tracing::error!(
+                        pending = self.pending_dlq.len(),
+                        "dead letters not delivered; holding the commit back"
+                    );
+                    self.last_commit = Instant::now();
+                    return Ok(false);
+                }
+            }
+        }
+        if let Some(r) = self.retention_ms {
+            self.writer.delete_before(self.watermark_ms - r);
+        }
+        let payload = CommitPayload {
+            version: 1,
+            offsets: self.next_offsets.clone(),
+            watermark_ms: self.watermark_ms,
+        };
+        self.writer.commit(&payload)?;
+        if let Ok(mut o) = self.source.index_offsets.lock() {
+            *o = payload.offsets.clone();
+        }
+        let _ = self.committed_tx.send(payload.offsets);
+        self.dirty = false;
+        self.last_commit = Instant::now();
+        let p = &self.progress;
+        p.committed
+            .fetch_add(self.uncommitted_messages, Ordering::Relaxed);
+        self.uncommitted_messages = 0;
+        p.watermark_ms.store(self.watermark_ms, Ordering::Relaxed);
+        p.commits.fetch_add(1, Ordering::Relaxed);
+        let m = &self.metrics;
+        m.index_commits.inc();
+        m.commit_seconds.observe(started.elapsed().as_secs_f64());
+        m.index_documents
+            .set(self.writer.searcher().num_docs() as i64);
+        Ok(true)
+    }
+}
+
+pub fn region_slug(regions: &BTreeMap<u16, (String, String)>, code: u16) -> String {
+    regions
+        .get(&code)
+        .map_or_else(|| "unknown".to_string(), |(_, slug)| slug.clone())
+}
+
+/// The alert store and its dispatcher, from the config. A webhook whose
+/// secret is missing from the environment is a start-up error.
+fn alerting(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<(Arc<AlertStore>, Dispatcher)> {
+    let mut webhooks = std::collections::HashMap::new();
+    for a in &config.agencies {
+        if let Some(url) = &a.webhook_url {
+            let secret = match &a.webhook_secret_env {
+                Some(var) => std::env::var(var).map_err(|_| {
+                    anyhow::anyhow!(
+                        "agency `{}`: environment variable `{var}` (webhook_secret_env) is not set",
+                        a.id
+                    )
+                })?,
+                None => anyhow::bail!(
+                    "agency `{}` has a webhook_url but no webhook_secret_env to sign with",
+                    a.id
+                ),
+            };
+            webhooks.insert(
+                a.id.clone(),
+                Webhook {
+                    url: url.clone(),
+                    secret: secret.into_bytes(),
+                },
+            );
+        }
+    }
+    let am = config
+        .engine
+        .alerts
+        .alertmanager_url
+        .clone()
+        .filter(|u| !u.trim().is_empty());
+    let dir = alert_dir(&config.engine.index.data_dir);
+    let store = Arc::new(AlertStore::open(
+        &dir,
+        webhooks.keys().cloned().collect(),
+        am.is_some(),
+    )?);
+    let dispatcher = Dispatcher {
+        store: store.clone(),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("cannot build the HTTP client")?,
+        webhooks,
+        alertmanager_url: am,
+        resend_interval: config.engine.alerts.resend_interval.0,
+        metrics: metrics.clone(),
+        region_slugs: config
+            .regions
+            .iter()
+            .filter_map(|r| Some((r.code.parse().ok()?, r.slug.clone())))
+            .collect(),
+        region_names: config
+            .regions
+            .iter()
+            .filter_map(|r| Some((r.code.parse().ok()?, r.name.clone())))
+            .collect(),
+        base_url: String::new(),
+    };
+    Ok((store, dispatcher))
+}
+
+/// Alert state lives beside the index: `data/index` → `data/index-alerts`.
+pub fn alert_dir(index_dir: &std::path::Path) -> std::path::PathBuf {
+    let name = index_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "index".into());
+    index_dir.with_file_name(format!("{name}-alerts"))
+}

@@ -1,0 +1,457 @@
+//! The commands behind the CLI. Each is a plain function the binary calls,
+//! so tests can drive the same code in-process.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+use crate::app::Engine;
+use crate::config::Config;
+use crate::gen::{GenOptions, Generator};
+use crate::source::broker::EmbeddedBroker;
+
+#[derive(Parser, Debug)]
+#[command(name = "kemala", version, about = "Stream analytics and alerting for citizen complaints on social media.", long_about = None)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The main job on embedded defaults: an in-process Kafka-protocol broker,
+    /// generated complaint traffic, and the engine with its HTTP API and search page.
+    Demo(DemoArgs),
+    /// Run the engine against the Kafka cluster the config names (embedded if none).
+    Run {
+        /// Path to kemala.toml; the data files are read from its directory.
+        #[arg(long)]
+        config: PathBuf,
+        /// Override `http.listen`.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Produce archived tweets (NDJSON, one tweet a line, .gz accepted) into Kafka.
+    Replay {
+        /// NDJSON files; `-` reads standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        brokers: String,
+        #[arg(long, default_value = "tweets")]
+        topic: String,
+        /// Tweets per second; default as fast as possible.
+        #[arg(long)]
+        rate: Option<f64>,
+    },
+    /// A throwaway local Kafka-protocol broker in its own process (5 MiB per partition, nothing on disk).
+    Broker {
+        /// Also accept bootstrap connections on this address (forwarded to the broker).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        #[arg(long, default_value_t = 8)]
+        partitions: i32,
+        /// Topics to create.
+        #[arg(long, value_delimiter = ',', default_value = "tweets,tweets.dlq")]
+        topics: Vec<String>,
+    },
+    /// Validate a configuration and its data files, then print what would run.
+    CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Generate tweets as NDJSON on standard output (for replay and tests).
+    Generate {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Average tweets per hour of event time.
+        #[arg(long, default_value_t = 2000.0)]
+        per_hour: f64,
+        /// Leave out malformed messages.
+        #[arg(long)]
+        valid_only: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Keep the index here (default: a fresh temporary directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// How many generated messages to feed.
+    #[arg(long, default_value_t = 200_000)]
+    pub tweets: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Feed rate in messages/s (default as fast as the engine takes them).
+    #[arg(long)]
+    pub rate: Option<f64>,
+}
+
+pub fn main(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo(args) => runtime()?.block_on(demo(args)),
+        Command::Run { config, listen } => {
+            let mut c = Config::load(&config)?;
+            if let Some(l) = listen {
+                c.engine.http.listen = l;
+            }
+            runtime()?.block_on(run(c))
+        }
+        Command::Replay {
+            files,
+            brokers,
+            topic,
+            rate,
+        } => replay(&files, &brokers, &topic, rate),
+        Command::Broker {
+            listen,
+            partitions,
+            topics,
+        } => runtime()?.block_on(broker(listen, partitions, topics)),
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Generate {
+            count,
+            seed,
+            per_hour,
+            valid_only,
+        } => generate(count, seed, per_hour, valid_only),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on `{addr}` (is another kemala running? use --listen)")
+    })
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = bind(config.engine.http.listen).await?;
+    let engine = Engine::start(config, listener).await?;
+    eprintln!("kemala: serving http://{}", engine.http_addr);
+    shutdown_signal().await;
+    engine.stop().await
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let mut config = Config::embedded()?;
+    let _tmp;
+    config.engine.index.data_dir = match args.data_dir {
+        Some(d) => d,
+        None => {
+            _tmp = tempfile::tempdir().context("cannot create a temporary index directory")?;
+            _tmp.path().join("index")
+        }
+    };
+    let k = config.engine.kafka.clone();
+    let mut topics = k.topics.clone();
+    topics.push(k.dead_letter_topic.clone());
+    let broker = EmbeddedBroker::start(&topics, k.embedded_partitions)?;
+    println!(
+        "kemala demo: Kafka-protocol broker at {}",
+        broker.bootstrap()
+    );
+    println!(
+        "kemala demo: produce your own with: kcat -b {} -t {} -P",
+        broker.bootstrap(),
+        k.topics[0]
+    );
+    config.engine.kafka.brokers = broker.bootstrap().to_string();
+    config.engine.http.listen = args.listen;
+    let listener = bind(args.listen).await?;
+    let gen_config = config.clone();
+    let engine = Engine::start(config, listener).await?;
+    println!(
+        "kemala demo: search page and API at http://{}",
+        engine.http_addr
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = {
+        let progress = engine.shared.progress.clone();
+        let bootstrap = broker.bootstrap().to_string();
+        let topic = k.topics[0].clone();
+        let stop = stop.clone();
+        let (n, seed, rate) = (args.tweets, args.seed, args.rate);
+        std::thread::spawn(move || -> anyhow::Result<()> {
+            let producer = producer(&bootstrap)?;
+            let bar = indicatif::ProgressBar::new(n as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} feeding {pos}/{len} tweets [{bar:30}] {per_sec} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let opts = GenOptions {
+                seed,
+                ..GenOptions::demo()
+            };
+            let started = Instant::now();
+            for (i, g) in Generator::new(&gen_config, opts).take(n).enumerate() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                // The embedded broker keeps only 5 MiB per partition: never run
+                // far ahead of what the engine has taken.
+                while (i as u64).saturating_sub(progress.processed.load(Ordering::Relaxed)) > 20_000
+                {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                if let Some(r) = rate {
+                    let due = Duration::from_secs_f64(i as f64 / r);
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+                send(&producer, &topic, &g.payload)?;
+                bar.inc(1);
+            }
+            producer.flush(Duration::from_secs(10))?;
+            bar.finish_with_message("done; Ctrl-C stops the engine");
+            Ok(())
+        })
+    };
+    shutdown_signal().await;
+    stop.store(true, Ordering::Relaxed);
+    let fed = tokio::task::spawn_blocking(move || feeder.join()).await;
+    if let Ok(Ok(Err(e))) = fed {
+        tracing::warn!("the demo feeder stopped: {e:#}");
+    }
+    let r = engine.stop().await;
+    drop(broker);
+    r
+}
+
+pub fn producer(bootstrap: &str) -> anyhow::Result<ThreadedProducer<DefaultProducerContext>> {
+    rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "200000")
+        .set("message.max.bytes", "2000000")
+        .create()
+        .context("cannot create a Kafka producer")
+}
+
+fn send(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    payload: &[u8],
+) -> anyhow::Result<()> {
+    let mut record: BaseRecord<'_, (), [u8]> = BaseRecord::to(topic).payload(payload);
+    loop {
+        match p.send(record) {
+            Ok(()) => return Ok(()),
+            Err((e, r))
+                if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+            {
+                record = r;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err((e, _)) => bail!("cannot produce to `{topic}`: {e}"),
+        }
+    }
+}
+
+fn replay(files: &[PathBuf], brokers: &str, topic: &str, rate: Option<f64>) -> anyhow::Result<()> {
+    let producer = producer(brokers)?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} replayed {pos} tweets {per_sec} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let started = Instant::now();
+    let mut n: u64 = 0;
+    for f in files {
+        let reader: Box<dyn Read> = if f.as_os_str() == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            let file =
+                std::fs::File::open(f).with_context(|| format!("cannot open `{}`", f.display()))?;
+            if f.extension().is_some_and(|e| e == "gz") {
+                Box::new(flate2::read::MultiGzDecoder::new(file))
+            } else {
+                Box::new(file)
+            }
+        };
+        let mut lines = BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = lines
+                .read_until(b'\n', &mut line)
+                .with_context(|| format!("cannot read `{}`", f.display()))?;
+            if read == 0 {
+                break;
+            }
+            while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                line.pop();
+            }
+            if line.is_empty() {
+                continue;
+            }
+            if let Some(r) = rate {
+                let due = Duration::from_secs_f64(n as f64 / r);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            send(&producer, topic, &line)?;
+            n += 1;
+            bar.inc(1);
+        }
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .context("not every tweet was acknowledged by the broker")?;
+    bar.finish_with_message("done");
+    eprintln!("kemala: replayed {n} tweets into `{topic}`");
+    Ok(())
+}
+
+async fn broker(
+    listen: Option<SocketAddr>,
+    partitions: i32,
+    topics: Vec<String>,
+) -> anyhow::Result<()> {
+    let broker = EmbeddedBroker::start(&topics, partitions)?;
+    let bootstrap = broker.bootstrap().to_string();
+    if let Some(addr) = listen {
+        let target: SocketAddr = bootstrap
+            .split(',')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .context("the embedded broker gave no usable address")?;
+        let l = bind(addr).await?;
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+            }
+        });
+        println!("{addr}");
+    } else {
+        println!("{bootstrap}");
+    }
+    eprintln!(
+        "kemala: broker up ({} partitions per topic: {}); Ctrl-C stops it",
+        partitions,
+        topics.join(", ")
+    );
+    shutdown_signal().await;
+    drop(broker);
+    Ok(())
+}
+
+fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
+    let c = Config::load(path)?;
+    // Building the enricher compiles every matcher, so it checks those too.
+    let _ = crate::enrich::Enricher::build(&c);
+    let e = &c.engine;
+    println!("config `{}` is valid", path.display());
+    println!(
+        "kafka: {} topics={:?} group={} dead-letter={}",
+        if e.kafka.brokers.is_empty() {
+            "embedded broker".to_string()
+        } else {
+            format!("brokers={}", e.kafka.brokers)
+        },
+        e.kafka.topics,
+        e.kafka.group_id,
+        e.kafka.dead_letter_topic
+    );
+    println!(
+        "index: {} (commit every {})",
+        e.index.data_dir.display(),
+        e.index.commit_interval
+    );
+    println!("http: {}", e.http.listen);
+    println!(
+        "data: {} regions, {} topics, {} agencies",
+        c.regions.len(),
+        c.topics.len(),
+        c.agencies.len()
+    );
+    Ok(())
+}
+
+fn generate(count: usize, seed: u64, per_hour: f64, valid_only: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let config = Config::embedded()?;
+    let opts = GenOptions {
+        seed,
+        mean_tweets_per_hour: per_hour,
+        malformed_ratio: if valid_only {
+            0.0
+        } else {
+            GenOptions::default().malformed_ratio
+        },
+        ..GenOptions::default()
+    };
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    for g in Generator::new(&config, opts).take(count) {
+        // NDJSON: a malformed payload with a newline would split in two lines.
+        if g.payload.contains(&b'\n') {
+            continue;
+        }
+        out.write_all(&g.payload)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,656 @@
+//! Configuration: inert serde structs for `kemala.toml` and its data files.
+//!
+//! Everything here is plain data that rejects typos (`deny_unknown_fields`)
+//! and carries units in its values (`commit_interval = "2s"`). Turning this
+//! data into working matchers happens in `enrich::Enricher::build`, so that a
+//! bad keyword fails at start-up, never on the hot path. Errors always name
+//! the file, the key and the reason.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// The bundled configuration, used by `kemala demo` and as the default data files.
+pub const EMBEDDED_KEMALA: &str = include_str!("../config/kemala.toml");
+pub const EMBEDDED_REGIONS: &str = include_str!("../config/regions.toml");
+pub const EMBEDDED_TOPICS: &str = include_str!("../config/topics.toml");
+pub const EMBEDDED_AGENCIES: &str = include_str!("../config/agencies.toml");
+
+/// A configuration error that says where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{file}`: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("in `{file}`: {message}")]
+    Parse { file: String, message: String },
+    #[error("in `{file}`, key `{key}`: {reason}")]
+    Invalid {
+        file: String,
+        key: String,
+        reason: String,
+    },
+}
+
+fn invalid(file: &str, key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        file: file.to_string(),
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A duration written with units, such as `"5s"`, `"48h"` or `"30days"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map(HumanDuration)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "`{s}` is not a duration with units ({e}); write e.g. \"5s\", \"10m\" or \"48h\""
+                ))
+            })
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Comma-separated bootstrap servers; empty means the embedded broker.
+    pub brokers: String,
+    pub topics: Vec<String>,
+    pub group_id: String,
+    pub dead_letter_topic: String,
+    /// Messages larger than this are dead-lettered as `oversized`.
+    pub max_message_bytes: usize,
+    /// Partitions per topic created on the embedded broker. The embedded
+    /// broker keeps only 5 MiB per partition, so more partitions hold more.
+    pub embedded_partitions: i32,
+    /// Most messages handed to the pipeline in one batch.
+    pub batch_max_messages: usize,
+    /// librdkafka properties passed through to the consumer and producers.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: String::new(),
+            topics: vec!["tweets".into()],
+            group_id: "kemala".into(),
+            dead_letter_topic: "tweets.dlq".into(),
+            max_message_bytes: 64 * 1024,
+            embedded_partitions: 8,
+            batch_max_messages: 2000,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    /// Where the tantivy index lives. Relative paths are relative to the
+    /// working directory.
+    pub data_dir: PathBuf,
+    /// Commit (and so make searchable and durable) at least this often.
+    pub commit_interval: HumanDuration,
+    /// Commit early once this many documents are pending.
+    pub commit_max_docs: usize,
+    /// Memory budget of the index writer, in MiB.
+    pub writer_memory_mib: usize,
+    /// Delete tweets older than this (event time); absent keeps everything.
+    pub retention: Option<HumanDuration>,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            data_dir: PathBuf::from("data/index"),
+            commit_interval: HumanDuration(Duration::from_secs(2)),
+            commit_max_docs: 100_000,
+            writer_memory_mib: 128,
+            retention: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    /// Bearer tokens for write actions (acknowledging alerts). The
+    /// environment variable `KEMALA_API_TOKENS` (comma-separated) overrides.
+    pub api_tokens: Vec<String>,
+    /// The largest `limit` a search may ask for.
+    pub max_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            api_tokens: Vec::new(),
+            max_limit: 1000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Width of one counting bucket.
+    pub bucket: HumanDuration,
+    /// Window over which a spike is judged.
+    pub window: HumanDuration,
+    /// Minimum distinct authors in the window before anything can fire.
+    pub min_count: u32,
+    /// Tail probability below which a window is significant.
+    pub p_value: f64,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            bucket: HumanDuration(Duration::from_secs(60)),
+            window: HumanDuration(Duration::from_secs(15 * 60)),
+            min_count: 5,
+            p_value: 1e-6,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LatencyConfig {
+    /// The response-time promise: 2×24 hours.
+    pub target: HumanDuration,
+    /// Open complaints older than this are evicted from memory (and counted).
+    pub horizon: HumanDuration,
+}
+
+impl Default for LatencyConfig {
+    fn default() -> Self {
+        LatencyConfig {
+            target: HumanDuration(Duration::from_secs(48 * 3600)),
+            horizon: HumanDuration(Duration::from_secs(30 * 24 * 3600)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub alertmanager_url: Option<String>,
+    pub resend_interval: HumanDuration,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            alertmanager_url: None,
+            resend_interval: HumanDuration(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// Paths of the data files, relative to the directory of `kemala.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataFiles {
+    pub regions: PathBuf,
+    pub topics: PathBuf,
+    pub agencies: PathBuf,
+}
+
+impl Default for DataFiles {
+    fn default() -> Self {
+        DataFiles {
+            regions: "regions.toml".into(),
+            topics: "topics.toml".into(),
+            agencies: "agencies.toml".into(),
+        }
+    }
+}
+
+/// The contents of `kemala.toml`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    pub kafka: KafkaConfig,
+    pub index: IndexConfig,
+    pub http: HttpConfig,
+    pub detect: DetectConfig,
+    pub latency: LatencyConfig,
+    pub alerts: AlertsConfig,
+    pub data: DataFiles,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionKind {
+    Kabupaten,
+    Kota,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionDef {
+    pub code: String,
+    pub kind: RegionKind,
+    pub name: String,
+    pub slug: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub context_aliases: Vec<String>,
+    #[serde(default)]
+    pub subdistricts: Vec<String>,
+    #[serde(default)]
+    pub places: Vec<String>,
+    #[serde(default)]
+    pub handles: Vec<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub radius_km: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionsFile {
+    pub region: Vec<RegionDef>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicDef {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub phrases: Vec<String>,
+    #[serde(default)]
+    pub negative: Vec<String>,
+    #[serde(default)]
+    pub weak: Vec<String>,
+    #[serde(default)]
+    pub agencies: Vec<String>,
+    #[serde(default)]
+    pub route_to_region: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicsFile {
+    pub topic: Vec<TopicDef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgencyKind {
+    Governor,
+    Channel,
+    Provincial,
+    Regional,
+    Utility,
+    Police,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnCall {
+    pub name: String,
+    pub contact: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyDef {
+    pub id: String,
+    pub name: String,
+    pub kind: AgencyKind,
+    #[serde(default)]
+    pub handles: Vec<String>,
+    #[serde(default)]
+    pub user_ids: Vec<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub on_call: Vec<OnCall>,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default)]
+    pub webhook_secret_env: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgenciesFile {
+    pub agency: Vec<AgencyDef>,
+}
+
+/// A whole, validated configuration: the engine settings and the data files.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where it came from, for messages (`<embedded>` for the bundled one).
+    pub source: String,
+    pub engine: EngineConfig,
+    pub regions: Vec<RegionDef>,
+    pub topics: Vec<TopicDef>,
+    pub agencies: Vec<AgencyDef>,
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        file: file.to_string(),
+        // toml's message names the line, the key and the reason; fold it onto one line.
+        message: e.to_string().trim().replace('\n', " ").replace("  ", " "),
+    })
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        file: path.display().to_string(),
+        source,
+    })
+}
+
+impl Config {
+    /// The bundled configuration, with the environment's overrides applied.
+    pub fn embedded() -> Result<Config, ConfigError> {
+        let engine: EngineConfig = parse_toml("<embedded>/kemala.toml", EMBEDDED_KEMALA)?;
+        Config::from_parts(
+            "<embedded>".into(),
+            engine,
+            ("<embedded>/regions.toml", EMBEDDED_REGIONS),
+            ("<embedded>/topics.toml", EMBEDDED_TOPICS),
+            ("<embedded>/agencies.toml", EMBEDDED_AGENCIES),
+        )
+    }
+
+    /// Loads `kemala.toml` and the data files it names, relative to its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let engine: EngineConfig = parse_toml(&file, &read(path)?)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let regions = dir.join(&engine.data.regions);
+        let topics = dir.join(&engine.data.topics);
+        let agencies = dir.join(&engine.data.agencies);
+        let (rt, tt, at) = (read(&regions)?, read(&topics)?, read(&agencies)?);
+        Config::from_parts(
+            file,
+            engine,
+            (&regions.display().to_string(), &rt),
+            (&topics.display().to_string(), &tt),
+            (&agencies.display().to_string(), &at),
+        )
+    }
+
+    fn from_parts(
+        source: String,
+        mut engine: EngineConfig,
+        regions: (&str, &str),
+        topics: (&str, &str),
+        agencies: (&str, &str),
+    ) -> Result<Config, ConfigError> {
+        if let Ok(tokens) = std::env::var("KEMALA_API_TOKENS") {
+            engine.http.api_tokens = tokens
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        if let Ok(brokers) = std::env::var("KEMALA_KAFKA_BROKERS") {
+            engine.kafka.brokers = brokers;
+        }
+        let r: RegionsFile = parse_toml(regions.0, regions.1)?;
+        let t: TopicsFile = parse_toml(topics.0, topics.1)?;
+        let a: AgenciesFile = parse_toml(agencies.0, agencies.1)?;
+        let config = Config {
+            source,
+            engine,
+            regions: r.region,
+            topics: t.topic,
+            agencies: a.agency,
+        };
+        config.validate(regions.0, topics.0, agencies.0)?;
+        Ok(config)
+    }
+
+    /// Cross-checks that serde cannot: references, duplicates, ranges.
+    fn validate(&self, rfile: &str, tfile: &str, afile: &str) -> Result<(), ConfigError> {
+        let k = &self.engine.kafka;
+        let src = self.source.as_str();
+        if k.topics.is_empty() {
+            return Err(invalid(src, "kafka.topics", "at least one topic is needed"));
+        }
+        if k.topics.contains(&k.dead_letter_topic) {
+            return Err(invalid(
+                src,
+                "kafka.dead_letter_topic",
+                "must differ from the input topics, or rejects would loop",
+            ));
+        }
+        if k.max_message_bytes == 0 || k.batch_max_messages == 0 {
+            return Err(invalid(src, "kafka", "sizes must be positive"));
+        }
+        if !(1..=1024).contains(&k.embedded_partitions) {
+            return Err(invalid(
+                src,
+                "kafka.embedded_partitions",
+                "must be 1 to 1024",
+            ));
+        }
+        if self.engine.index.commit_interval.0.is_zero() {
+            return Err(invalid(src, "index.commit_interval", "must be above zero"));
+        }
+        if self.engine.index.writer_memory_mib < 16 {
+            return Err(invalid(
+                src,
+                "index.writer_memory_mib",
+                "must be at least 16",
+            ));
+        }
+        let mut codes = HashSet::new();
+        let mut names: HashMap<String, String> = HashMap::new();
+        for (i, r) in self.regions.iter().enumerate() {
+            let key = |f: &str| format!("region[{i}].{f}");
+            if r.code.len() != 4 || r.code.parse::<u16>().is_err() {
+                return Err(invalid(
+                    rfile,
+                    key("code"),
+                    format!("`{}` is not a 4-digit BPS code", r.code),
+                ));
+            }
+            if !codes.insert(r.code.clone()) {
+                return Err(invalid(
+                    rfile,
+                    key("code"),
+                    format!("`{}` appears twice", r.code),
+                ));
+            }
+            if r.slug.is_empty()
+                || !r
+                    .slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(invalid(
+                    rfile,
+                    key("slug"),
+                    format!("`{}` must be lowercase letters, digits and '-'", r.slug),
+                ));
+            }
+            for (field, list) in [
+                ("aliases", &r.aliases),
+                ("context_aliases", &r.context_aliases),
+                ("subdistricts", &r.subdistricts),
+            ] {
+                for name in list {
+                    let folded = name.to_lowercase();
+                    if let Some(other) = names.insert(folded, r.code.clone()) {
+                        if other != r.code {
+                            return Err(invalid(
+                                rfile,
+                                key(field),
+                                format!("`{name}` also names region `{other}`; a name may place a tweet in one region only"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let mut topic_ids = HashSet::new();
+        for (i, t) in self.topics.iter().enumerate() {
+            if t.id.is_empty() || !t.id.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                return Err(invalid(
+                    tfile,
+                    format!("topic[{i}].id"),
+                    format!("`{}` must be snake_case", t.id),
+                ));
+            }
+            if !topic_ids.insert(t.id.as_str()) {
+                return Err(invalid(
+                    tfile,
+                    format!("topic[{i}].id"),
+                    format!("`{}` appears twice", t.id),
+                ));
+            }
+            if t.keywords.is_empty() && t.phrases.is_empty() {
+                return Err(invalid(
+                    tfile,
+                    format!("topic[{i}].keywords"),
+                    "a topic needs keywords or phrases",
+                ));
+            }
+        }
+        let agency_ids: HashSet<&str> = self.agencies.iter().map(|a| a.id.as_str()).collect();
+        for (i, t) in self.topics.iter().enumerate() {
+            for a in &t.agencies {
+                if !agency_ids.contains(a.as_str()) {
+                    return Err(invalid(
+                        tfile,
+                        format!("topic[{i}].agencies"),
+                        format!("unknown agency `{a}`"),
+                    ));
+                }
+            }
+        }
+        let mut seen_agencies = HashSet::new();
+        let mut handles = HashSet::new();
+        for (i, a) in self.agencies.iter().enumerate() {
+            let key = |f: &str| format!("agency[{i}].{f}");
+            if !seen_agencies.insert(a.id.as_str()) {
+                return Err(invalid(
+                    afile,
+                    key("id"),
+                    format!("`{}` appears twice", a.id),
+                ));
+            }
+            for t in &a.topics {
+                if !topic_ids.contains(t.as_str()) {
+                    return Err(invalid(
+                        afile,
+                        key("topics"),
+                        format!("unknown topic `{t}`"),
+                    ));
+                }
+            }
+            for r in &a.regions {
+                if !codes.contains(r) {
+                    return Err(invalid(
+                        afile,
+                        key("regions"),
+                        format!("unknown region code `{r}`"),
+                    ));
+                }
+            }
+            for h in &a.handles {
+                if h.starts_with('@') {
+                    return Err(invalid(
+                        afile,
+                        key("handles"),
+                        format!("write `{}` without the '@'", h),
+                    ));
+                }
+                if !handles.insert(h.to_lowercase()) {
+                    return Err(invalid(
+                        afile,
+                        key("handles"),
+                        format!("handle `{h}` is used twice"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_config_is_valid() {
+        let c = Config::embedded().expect("bundled config must load");
+        assert_eq!(c.regions.len(), 35);
+        assert_eq!(c.topics.len(), 17);
+    }
+
+    fn check_err(kemala_toml: &str, expected: &[&str]) {
+        let engine: Result<EngineConfig, _> = parse_toml("kemala.toml", kemala_toml);
+        let err = match engine {
+            Err(e) => e.to_string(),
+            Ok(engine) => Config::from_parts(
+                "kemala.toml".into(),
+                engine,
+                ("regions.toml", EMBEDDED_REGIONS),
+                ("topics.toml", EMBEDDED_TOPICS),
+                ("agencies.toml", EMBEDDED_AGENCIES),
+            )
+            .expect_err("config should be rejected")
+            .to_string(),
+        };
+        for part in expected {
+            assert!(err.contains(part), "error `{err}` should mention `{part}`");
+        }
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_explained() {
+        check_err(
+            "[index]\ncomit_interval = \"5s\"\n",
+            &["kemala.toml", "comit_interval", "unknown field"],
+        );
+        check_err(
+            "[index]\ncommit_interval = \"5\"\n",
+            &["kemala.toml", "duration with units"],
+        );
+        check_err(
+            "[kafka]\ndead_letter_topic = \"tweets\"\n",
+            &["kafka.dead_letter_topic", "loop"],
+        );
+        check_err("[http]\nlisten = \"nowhere\"\n", &["kemala.toml", "listen"]);
+    }
+}

@@ -1,0 +1,137 @@
+//! Multi-label topic classification from keywords and phrases.
+//!
+//! Keywords and phrases from `topics.toml` go through the same analyzer as
+//! tweets, so `kebanjiran` matches the keyword `banjir` and `jln rusak`
+//! matches the phrase `jalan rusak`. A topic is assigned on one strong
+//! keyword or one phrase. Weak words (`air`, `gelap`) only add to a topic
+//! that already matched; a negative word (`semangat` in "api semangat")
+//! cancels a topic held up by a single keyword. (Letting two different weak
+//! words match on their own was tried: it lost more precision than it gained
+//! recall on the dev set.)
+
+use std::collections::HashMap;
+
+use crate::config::TopicDef;
+use crate::model::TopicId;
+use crate::text::{Analyzer, Token, TokenKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Strength {
+    Strong,
+    Weak,
+    Negative,
+}
+
+pub struct TopicClassifier {
+    words: HashMap<String, Vec<(TopicId, Strength)>>,
+    /// Phrases keyed by their first term.
+    phrases: HashMap<String, Vec<(TopicId, Vec<String>)>>,
+    num_topics: usize,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Score {
+    strong: u16,
+    phrase: u16,
+    weak: u16,
+    negative: u16,
+}
+
+impl TopicClassifier {
+    pub fn build(topics: &[TopicDef], analyzer: &Analyzer) -> TopicClassifier {
+        let mut words: HashMap<String, Vec<(TopicId, Strength)>> = HashMap::new();
+        let mut phrases: HashMap<String, Vec<(TopicId, Vec<String>)>> = HashMap::new();
+        for (i, t) in topics.iter().enumerate() {
+            let id = TopicId(i as u16);
+            for (list, strength) in [
+                (&t.keywords, Strength::Strong),
+                (&t.weak, Strength::Weak),
+                (&t.negative, Strength::Negative),
+            ] {
+                for kw in list {
+                    let terms = analyzer.terms(kw);
+                    if terms.len() == 1 {
+                        let e = words.entry(terms[0].clone()).or_default();
+                        if !e.contains(&(id, strength)) {
+                            e.push((id, strength));
+                        }
+                    } else if terms.len() > 1 && strength == Strength::Strong {
+                        // A "keyword" that analyses into several words (a slang
+                        // expansion) is a phrase.
+                        phrases
+                            .entry(terms[0].clone())
+                            .or_default()
+                            .push((id, terms));
+                    }
+                }
+            }
+            for p in &t.phrases {
+                let terms = analyzer.terms(p);
+                match terms.len() {
+                    0 => {}
+                    1 => words
+                        .entry(terms[0].clone())
+                        .or_default()
+                        .push((id, Strength::Strong)),
+                    _ => phrases
+                        .entry(terms[0].clone())
+                        .or_default()
+                        .push((id, terms)),
+                }
+            }
+        }
+        TopicClassifier {
+            words,
+            phrases,
+            num_topics: topics.len(),
+        }
+    }
+
+    /// The topics of an analysed tweet, strongest first.
+    pub fn classify(&self, tokens: &[Token]) -> Vec<TopicId> {
+        let mut scores = vec![Score::default(); self.num_topics];
+        let words: Vec<&str> = tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| t.term.as_str())
+            .collect();
+        for (i, w) in words.iter().enumerate() {
+            if let Some(hits) = self.words.get(*w) {
+                for (id, strength) in hits {
+                    let s = &mut scores[id.0 as usize];
+                    match strength {
+                        Strength::Strong => s.strong += 1,
+                        Strength::Weak => s.weak += 1,
+                        Strength::Negative => s.negative += 1,
+                    }
+                }
+            }
+            if let Some(cands) = self.phrases.get(*w) {
+                for (id, terms) in cands {
+                    if words.len() - i >= terms.len()
+                        && words[i..i + terms.len()]
+                            .iter()
+                            .zip(terms)
+                            .all(|(a, b)| *a == b)
+                    {
+                        scores[id.0 as usize].phrase += 1;
+                    }
+                }
+            }
+        }
+        let mut out: Vec<(u32, TopicId)> = scores
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let matched = s.phrase > 0 || s.strong > 0;
+                let cancelled = s.negative > 0 && s.phrase == 0 && s.strong <= 1;
+                (matched && !cancelled).then(|| {
+                    let score = 3 * s.phrase as u32 + 2 * s.strong as u32 + s.weak as u32;
+                    (score, TopicId(i as u16))
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        out.into_iter().map(|(_, id)| id).collect()
+    }
+}

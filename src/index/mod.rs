@@ -1,0 +1,362 @@
+//! The tantivy index: schema, Indonesian analysis, the single writer, and search.
+//!
+//! One writer, owned by the pipeline's indexing thread, adds enriched tweets
+//! and commits on size or time. Each commit carries the Kafka offsets it
+//! covers in its payload, so the index and the offsets can never disagree:
+//! on start the engine reads them back and resumes exactly there. Readers
+//! are cheap clones of [`IndexHandle`] used by HTTP.
+//!
+//! Text is indexed from tokens computed once by enrichment (a
+//! `PreTokenizedString`); queries are analysed by the same analyzer,
+//! registered as the `kemala` tokenizer.
+
+pub mod search;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, NumericOptions, Schema,
+    TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+};
+use tantivy::tokenizer::{PreTokenizedString, Token as TvToken, TokenStream, Tokenizer};
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::config::Config;
+use crate::model::Enriched;
+use crate::text::{analyzer, Token};
+
+pub const TOKENIZER: &str = "kemala";
+
+/// Next offset to read, per topic and partition.
+pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
+
+#[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
+pub struct CommitPayload {
+    pub version: u32,
+    pub offsets: Offsets,
+    /// Highest event time indexed so far (ms), the watermark.
+    #[serde(default)]
+    pub watermark_ms: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Fields {
+    pub id: Field,
+    pub created_at: Field,
+    pub text: Field,
+    pub body: Field,
+    pub author: Field,
+    pub author_id: Field,
+    pub lang: Field,
+    pub topic: Field,
+    pub region: Field,
+    pub agency: Field,
+    pub is_complaint: Field,
+    pub is_retweet: Field,
+    pub reply_to: Field,
+    pub conversation: Field,
+    pub official: Field,
+}
+
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let num = NumericOptions::default()
+        .set_indexed()
+        .set_fast()
+        .set_stored();
+    let id = b.add_u64_field("id", num.clone());
+    let created_at = b.add_date_field(
+        "created_at",
+        DateOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored()
+            .set_precision(DateTimePrecision::Seconds),
+    );
+    let text = b.add_text_field(
+        "text",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        ),
+    );
+    let body = b.add_text_field("body", STORED);
+    let author = b.add_text_field("author", STRING | STORED | FAST);
+    let author_id = b.add_text_field("author_id", STRING | STORED);
+    let lang = b.add_text_field("lang", STRING | STORED | FAST);
+    let topic = b.add_text_field("topic", STRING | STORED | FAST);
+    let region = b.add_u64_field("region", num.clone());
+    let agency = b.add_text_field("agency", STRING | STORED | FAST);
+    let is_complaint = b.add_bool_field(
+        "is_complaint",
+        NumericOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored(),
+    );
+    let is_retweet = b.add_bool_field(
+        "is_retweet",
+        NumericOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored(),
+    );
+    let reply_to = b.add_u64_field("reply_to", num.clone());
+    let conversation = b.add_u64_field("conversation", num);
+    let official = b.add_text_field("official", STRING | STORED);
+    let fields = Fields {
+        id,
+        created_at,
+        text,
+        body,
+        author,
+        author_id,
+        lang,
+        topic,
+        region,
+        agency,
+        is_complaint,
+        is_retweet,
+        reply_to,
+        conversation,
+        official,
+    };
+    (b.build(), fields)
+}
+
+/// The query-side tokenizer: the same analysis as enrichment.
+#[derive(Clone, Default)]
+pub struct KemalaTokenizer;
+
+pub struct VecTokenStream {
+    tokens: Vec<TvToken>,
+    cursor: usize,
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        self.cursor += 1;
+        self.cursor <= self.tokens.len()
+    }
+    fn token(&self) -> &TvToken {
+        &self.tokens[self.cursor - 1]
+    }
+    fn token_mut(&mut self) -> &mut TvToken {
+        &mut self.tokens[self.cursor - 1]
+    }
+}
+
+impl Tokenizer for KemalaTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut toks = Vec::new();
+        analyzer().analyse(text, &mut toks);
+        VecTokenStream {
+            tokens: to_tantivy(&toks),
+            cursor: 0,
+        }
+    }
+}
+
+fn to_tantivy(toks: &[Token]) -> Vec<TvToken> {
+    toks.iter()
+        .map(|t| TvToken {
+            offset_from: t.from,
+            offset_to: t.to,
+            position: t.position,
+            text: t.term.clone(),
+            position_length: 1,
+        })
+        .collect()
+}
+
+/// A shareable, read-only view of the index.
+#[derive(Clone)]
+pub struct IndexHandle {
+    pub index: Index,
+    pub reader: IndexReader,
+    pub fields: Fields,
+    pub topic_ids: std::sync::Arc<Vec<String>>,
+    pub regions: std::sync::Arc<BTreeMap<u16, (String, String)>>,
+    pub agency_ids: std::sync::Arc<Vec<String>>,
+}
+
+impl IndexHandle {
+    /// Opens (or creates) the index in `dir`.
+    pub fn open(dir: &Path, config: &Config) -> anyhow::Result<IndexHandle> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create index directory `{}`", dir.display()))?;
+        let (schema, fields) = schema();
+        let mmap = tantivy::directory::MmapDirectory::open(dir)
+            .with_context(|| format!("cannot open index directory `{}`", dir.display()))?;
+        let index = Index::open_or_create(mmap, schema)
+            .with_context(|| format!("cannot open the index in `{}`", dir.display()))?;
+        index.tokenizers().register(TOKENIZER, KemalaTokenizer);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .context("cannot open an index reader")?;
+        Ok(IndexHandle {
+            index,
+            reader,
+            fields,
+            topic_ids: std::sync::Arc::new(config.topics.iter().map(|t| t.id.clone()).collect()),
+            regions: std::sync::Arc::new(
+                config
+                    .regions
+                    .iter()
+                    .filter_map(|r| Some((r.code.parse().ok()?, (r.name.clone(), r.slug.clone()))))
+                    .collect(),
+            ),
+            agency_ids: std::sync::Arc::new(config.agencies.iter().map(|a| a.id.clone()).collect()),
+        })
+    }
+
+    /// The payload of the last commit: offsets and watermark.
+    pub fn committed(&self) -> anyhow::Result<CommitPayload> {
+        let metas = self
+            .index
+            .load_metas()
+            .context("cannot read the index metadata")?;
+        match metas.payload {
+            None => Ok(CommitPayload::default()),
+            Some(p) => serde_json::from_str(&p).context("the index commit payload is not valid"),
+        }
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn region_name(&self, code: u16) -> String {
+        self.regions
+            .get(&code)
+            .map_or_else(|| "unknown".to_string(), |(n, _)| n.clone())
+    }
+}
+
+/// The single index writer, owned by the indexing thread.
+pub struct Writer {
+    handle: IndexHandle,
+    writer: IndexWriter,
+    /// Ids added since the last commit: the reader can't see them yet.
+    pending_ids: HashSet<u64>,
+    pub num_pending: usize,
+}
+
+impl Writer {
+    pub fn new(handle: &IndexHandle, memory_mib: usize) -> anyhow::Result<Writer> {
+        let writer = handle
+            .index
+            .writer_with_num_threads(1, memory_mib * 1024 * 1024)
+            .context("cannot open the index writer (is another kemala using this data_dir?)")?;
+        Ok(Writer {
+            handle: handle.clone(),
+            writer,
+            pending_ids: HashSet::new(),
+            num_pending: 0,
+        })
+    }
+
+    /// Whether a tweet id is already indexed or pending.
+    pub fn contains(&self, searcher: &tantivy::Searcher, id: u64) -> bool {
+        if self.pending_ids.contains(&id) {
+            return true;
+        }
+        let term = Term::from_field_u64(self.handle.fields.id, id);
+        searcher.segment_readers().iter().any(|s| {
+            s.inverted_index(self.handle.fields.id)
+                .ok()
+                .and_then(|ii| ii.doc_freq(&term).ok())
+                .unwrap_or(0)
+                > 0
+        })
+    }
+
+    pub fn add(&mut self, e: &Enriched, tokens: &[Token]) -> anyhow::Result<()> {
+        let f = &self.handle.fields;
+        let t = &e.tweet;
+        let mut doc = TantivyDocument::new();
+        doc.add_u64(f.id, t.id);
+        doc.add_date(
+            f.created_at,
+            DateTime::from_timestamp_millis(t.created_at_ms),
+        );
+        doc.add_pre_tokenized_text(
+            f.text,
+            PreTokenizedString {
+                text: String::new(),
+                tokens: to_tantivy(tokens),
+            },
+        );
+        doc.add_text(f.body, &t.text);
+        doc.add_text(f.author, t.author_username.to_lowercase());
+        doc.add_text(f.author_id, &t.author_id);
+        doc.add_text(f.lang, e.lang.code());
+        for topic in &e.topics {
+            doc.add_text(f.topic, &self.handle.topic_ids[topic.0 as usize]);
+        }
+        doc.add_u64(f.region, e.region.0 as u64);
+        if let Some(a) = e.agency {
+            doc.add_text(f.agency, &self.handle.agency_ids[a.0 as usize]);
+        }
+        doc.add_bool(f.is_complaint, e.is_complaint);
+        doc.add_bool(f.is_retweet, t.retweet_of.is_some());
+        doc.add_u64(f.reply_to, t.in_reply_to_tweet.unwrap_or(0));
+        doc.add_u64(f.conversation, t.conversation_id.unwrap_or(0));
+        if let Some(a) = e.official_author {
+            doc.add_text(f.official, &self.handle.agency_ids[a.0 as usize]);
+        }
+        self.writer
+            .add_document(doc)
+            .context("cannot add a document to the index")?;
+        self.pending_ids.insert(t.id);
+        self.num_pending += 1;
+        Ok(())
+    }
+
+    /// Deletes tweets older than `cutoff_ms` (event time), for retention.
+    pub fn delete_before(&mut self, cutoff_ms: i64) {
+        let f = self.handle.fields;
+        let q = tantivy::query::RangeQuery::new(
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Excluded(Term::from_field_date(
+                f.created_at,
+                DateTime::from_timestamp_millis(cutoff_ms),
+            )),
+        );
+        // A failed delete is retried at the next commit.
+        let _ = self.writer.delete_query(Box::new(q));
+    }
+
+    /// Commits everything added so far with `payload`, then makes it searchable.
+    pub fn commit(&mut self, payload: &CommitPayload) -> anyhow::Result<()> {
+        let json = serde_json::to_string(payload)?;
+        let mut prepared = self
+            .writer
+            .prepare_commit()
+            .context("cannot prepare the index commit")?;
+        prepared.set_payload(&json);
+        prepared.commit().context("cannot commit the index")?;
+        self.handle
+            .reader
+            .reload()
+            .context("cannot reload the index reader")?;
+        self.pending_ids.clear();
+        self.num_pending = 0;
+        Ok(())
+    }
+
+    pub fn searcher(&self) -> tantivy::Searcher {
+        self.handle.reader.searcher()
+    }
+
+    pub fn handle(&self) -> &IndexHandle {
+        &self.handle
+    }
+}

@@ -1,0 +1,17 @@
+//! kemala: stream analytics and alerting for citizen complaints on social media.
+//!
+//! See ARCHITECTURE.md for the map. The binary (`main.rs`) is a thin CLI
+//! over [`app::run`] and the commands in [`cli`].
+
+pub mod alert;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod enrich;
+pub mod gen;
+pub mod http;
+pub mod index;
+pub mod model;
+pub mod source;
+pub mod telemetry;
+pub mod text;

@@ -1,0 +1,162 @@
+//! The shared types that flow through the pipeline.
+//!
+//! A [`Tweet`] is what the source decoded from one Kafka message, whatever
+//! the wire format (Twitter API v1.1 or v2). An [`Enriched`] tweet adds what
+//! `enrich` concluded. Topics, regions and agencies are small integer ids
+//! into the loaded configuration, so hot paths compare integers and metric
+//! labels can only ever come from configured sets.
+
+use crate::enrich::lang::Lang;
+
+/// Where a message sits in Kafka.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Index of a topic in `topics.toml`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicId(pub u16);
+
+/// Index of an agency in `agencies.toml`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AgencyId(pub u16);
+
+/// A region's BPS code (3374 is Kota Semarang); 0 is `unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegionCode(pub u16);
+
+impl RegionCode {
+    pub const UNKNOWN: RegionCode = RegionCode(0);
+    pub fn is_known(self) -> bool {
+        self.0 != 0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mention {
+    pub username: String,
+    pub id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Place {
+    pub full_name: String,
+    /// `[west, south, east, north]` in degrees.
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// One tweet, as decoded from either Twitter format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tweet {
+    pub id: u64,
+    pub text: String,
+    /// Event time, in milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    pub author_id: String,
+    pub author_username: String,
+    pub author_location: Option<String>,
+    pub conversation_id: Option<u64>,
+    pub in_reply_to_tweet: Option<u64>,
+    pub in_reply_to_user: Option<String>,
+    /// Set when this is a retweet: the id of the original.
+    pub retweet_of: Option<u64>,
+    pub mentions: Vec<Mention>,
+    pub hashtags: Vec<String>,
+    pub place: Option<Place>,
+    /// `(lon, lat)`.
+    pub coordinates: Option<(f64, f64)>,
+    /// The language the platform claimed, normalised (`in` becomes `id`).
+    pub lang_hint: Option<String>,
+}
+
+impl Tweet {
+    pub fn url(&self) -> String {
+        format!(
+            "https://twitter.com/{}/status/{}",
+            if self.author_username.is_empty() {
+                "i"
+            } else {
+                &self.author_username
+            },
+            self.id
+        )
+    }
+}
+
+/// A tweet with everything enrichment concluded about it.
+#[derive(Clone, Debug)]
+pub struct Enriched {
+    pub tweet: Tweet,
+    pub lang: Lang,
+    pub topics: Vec<TopicId>,
+    pub region: RegionCode,
+    /// Addressed to the government or about a complaint topic, and not
+    /// itself from an official account, and not a retweet.
+    pub is_complaint: bool,
+    /// The responsible agency, routed by topic and region.
+    pub agency: Option<AgencyId>,
+    /// The author is an official account (an agency).
+    pub official_author: Option<AgencyId>,
+    /// Official accounts the tweet mentions.
+    pub mentioned_agencies: Vec<AgencyId>,
+}
+
+impl Enriched {
+    pub fn record(&self) -> Record {
+        let t = &self.tweet;
+        Record {
+            id: t.id,
+            created_at_ms: t.created_at_ms,
+            author: stable_hash(t.author_id.as_bytes()),
+            topics: self.topics.clone(),
+            region: self.region,
+            is_complaint: self.is_complaint,
+            retweet_of: t.retweet_of,
+            agency: self.agency,
+            official_author: self.official_author,
+            reply_to: t.in_reply_to_tweet,
+            conversation: t.conversation_id,
+            mentioned_agencies: self.mentioned_agencies.clone(),
+        }
+    }
+}
+
+/// The compact facts about one indexed tweet that the detector and the
+/// latency tracker need. Built from an [`Enriched`] tweet on the live path,
+/// and from the index's fast fields when state is rebuilt on start, so both
+/// paths feed the same pure state machines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub id: u64,
+    /// Event time (ms since the Unix epoch).
+    pub created_at_ms: i64,
+    /// A stable hash of the author's user id, to count distinct complainants.
+    pub author: u64,
+    pub topics: Vec<TopicId>,
+    pub region: RegionCode,
+    pub is_complaint: bool,
+    /// Set for retweets: the original's id.
+    pub retweet_of: Option<u64>,
+    /// The responsible agency (routing), for complaints.
+    pub agency: Option<AgencyId>,
+    /// The agency whose official account wrote this tweet.
+    pub official_author: Option<AgencyId>,
+    /// The tweet this one replies to.
+    pub reply_to: Option<u64>,
+    pub conversation: Option<u64>,
+    /// Official accounts mentioned in the text (a governor's forward names the agency).
+    pub mentioned_agencies: Vec<AgencyId>,
+}
+
+/// A stable 64-bit hash (FNV-1a): the same input gives the same value in
+/// every process and release, which std's `DefaultHasher` does not promise.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

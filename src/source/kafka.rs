@@ -1,0 +1,407 @@
+//! The Kafka consumer thread and the dead-letter producer.
+//!
+//! The consumer is a `BaseConsumer` polled on a thread of its own: it gathers
+//! messages into bounded batches for the pipeline and blocks when the
+//! pipeline is full, so backpressure reaches Kafka instead of memory. (A
+//! `StreamConsumer` dropped with prefetched messages can hang forever, which
+//! a plain polled consumer avoids.)
+//!
+//! Offsets: librdkafka's automatic offset store and commit are off. When
+//! partitions are assigned, each is positioned at the offset stored in the
+//! index's last commit, so a restart or rebalance resumes exactly where the
+//! index stands, whatever Kafka's committed offsets say. Kafka's committed
+//! offsets are written only after an index commit, from the offsets in that
+//! commit, and so can lag the index but never lead it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::ClientContext;
+
+use crate::config::KafkaConfig;
+use crate::index::Offsets;
+use crate::telemetry::Metrics;
+
+/// One message, owned, as the pipeline sees it.
+#[derive(Debug)]
+pub struct RawMessage {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub payload: Option<Vec<u8>>,
+}
+
+/// What the consumer thread shares with the rest of the engine.
+#[derive(Default)]
+pub struct SourceState {
+    /// Offsets in the index's last commit: where assignment positions.
+    pub index_offsets: Mutex<Offsets>,
+    /// Currently assigned partitions, per topic.
+    pub assigned: Mutex<BTreeMap<String, Vec<i32>>>,
+    /// Consumer lag per (topic, partition), as last measured.
+    pub lag: Mutex<BTreeMap<(String, i32), i64>>,
+    pub consuming: AtomicBool,
+}
+
+pub struct SourceContext {
+    state: Arc<SourceState>,
+}
+
+impl ClientContext for SourceContext {}
+
+impl ConsumerContext for SourceContext {
+    fn rebalance(
+        &self,
+        base: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let offsets = self
+                    .state
+                    .index_offsets
+                    .lock()
+                    .map(|o| o.clone())
+                    .unwrap_or_default();
+                let mut assigned: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+                let elems: Vec<(String, i32)> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect();
+                for (topic, partition) in elems {
+                    if let Some(off) = offsets.get(&topic).and_then(|p| p.get(&partition)) {
+                        let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(*off));
+                    }
+                    assigned.entry(topic).or_default().push(partition);
+                }
+                if let Err(e) = base.assign(tpl) {
+                    tracing::error!("cannot assign partitions: {e}");
+                }
+                tracing::info!(?assigned, "partitions assigned");
+                if let Ok(mut a) = self.state.assigned.lock() {
+                    *a = assigned;
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let _ = base.unassign();
+                tracing::info!("partitions revoked");
+                if let Ok(mut a) = self.state.assigned.lock() {
+                    a.clear();
+                }
+            }
+            other => tracing::error!("rebalance error: {other:?}"),
+        }
+    }
+}
+
+pub fn client_config(k: &KafkaConfig, bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap);
+    for (key, v) in &k.properties {
+        c.set(key, v);
+    }
+    c
+}
+
+pub fn consumer(
+    k: &KafkaConfig,
+    bootstrap: &str,
+    state: Arc<SourceState>,
+) -> anyhow::Result<BaseConsumer<SourceContext>> {
+    let mut c = client_config(k, bootstrap);
+    c.set("group.id", &k.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("session.timeout.ms", "10000")
+        .set("fetch.wait.max.ms", "20")
+        .set("queued.max.messages.kbytes", "32768")
+        .set(
+            "message.max.bytes",
+            &(k.max_message_bytes.max(1_000_000) * 2).to_string(),
+        )
+        .set(
+            "fetch.message.max.bytes",
+            &(k.max_message_bytes.max(1_048_576) * 2).to_string(),
+        );
+    for (key, v) in &k.properties {
+        c.set(key, v);
+    }
+    let consumer: BaseConsumer<SourceContext> = c
+        .create_with_context(SourceContext { state })
+        .context("cannot create the Kafka consumer")?;
+    let topics: Vec<&str> = k.topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topics)
+        .context("cannot subscribe to the input topics")?;
+    Ok(consumer)
+}
+
+fn to_tpl(offsets: &Offsets) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for (topic, parts) in offsets {
+        for (p, off) in parts {
+            let _ = tpl.add_partition_offset(topic, *p, Offset::Offset(*off));
+        }
+    }
+    tpl
+}
+
+/// What flows from the consumer thread to the pipeline.
+pub enum Input {
+    Batch(Vec<RawMessage>),
+    /// Nothing arrived for a while: a chance to commit.
+    Idle,
+}
+
+/// Runs the consumer loop until `stop` is set. Commits the offsets that
+/// arrive on `committed_rx` (each an index commit's offsets).
+#[allow(clippy::too_many_arguments)]
+pub fn run_consumer(
+    consumer: BaseConsumer<SourceContext>,
+    state: Arc<SourceState>,
+    batch_max: usize,
+    batch_tx: SyncSender<Input>,
+    committed_rx: Receiver<Offsets>,
+    stop: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+) {
+    let mut batch: Vec<RawMessage> = Vec::with_capacity(batch_max);
+    let mut last_lag = Instant::now();
+    let mut last_sent = Instant::now();
+    state.consuming.store(true, Ordering::Relaxed);
+    let commit = |offsets: Offsets, mode: CommitMode| {
+        if offsets.is_empty() {
+            return;
+        }
+        // A commit during a rebalance can be rejected: the index holds the
+        // truth and the next commit repeats it, so this only logs.
+        if let Err(e) = consumer.commit(&to_tpl(&offsets), mode) {
+            tracing::warn!(
+                "kafka offset commit failed (will be retried with the next commit): {e}"
+            );
+        }
+    };
+    'outer: while !stop.load(Ordering::Relaxed) {
+        while let Ok(offsets) = committed_rx.try_recv() {
+            commit(offsets, CommitMode::Async);
+        }
+        let timeout = if batch.is_empty() {
+            Duration::from_millis(50)
+        } else {
+            Duration::ZERO
+        };
+        match consumer.poll(timeout) {
+            Some(Ok(m)) => {
+                batch.push(RawMessage {
+                    topic: m.topic().to_string(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    payload: m.payload().map(<[u8]>::to_vec),
+                });
+                if batch.len() < batch_max {
+                    continue;
+                }
+            }
+            Some(Err(e)) => tracing::warn!("kafka consumer error: {e}"),
+            None => {}
+        }
+        let mut input = if batch.is_empty() {
+            if last_sent.elapsed() < Duration::from_millis(200) {
+                None
+            } else {
+                Some(Input::Idle)
+            }
+        } else {
+            Some(Input::Batch(std::mem::replace(
+                &mut batch,
+                Vec::with_capacity(batch_max),
+            )))
+        };
+        // Block while the pipeline is full, but keep serving the consumer
+        // (commits, rebalances) and watch for stop.
+        while let Some(i) = input.take() {
+            match batch_tx.try_send(i) {
+                Ok(()) => last_sent = Instant::now(),
+                Err(TrySendError::Full(i)) => {
+                    if matches!(i, Input::Idle) {
+                        break;
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break 'outer;
+                    }
+                    while let Ok(offsets) = committed_rx.try_recv() {
+                        commit(offsets, CommitMode::Async);
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                    input = Some(i);
+                }
+                Err(TrySendError::Disconnected(_)) => break 'outer,
+            }
+        }
+        if last_lag.elapsed() > Duration::from_secs(5) {
+            last_lag = Instant::now();
+            measure_lag(&consumer, &state, &metrics);
+        }
+    }
+    // Let the pipeline drain and make its final commit, then store those
+    // offsets synchronously.
+    drop(batch_tx);
+    let mut last = None;
+    while let Ok(offsets) = committed_rx.recv_timeout(Duration::from_secs(8)) {
+        last = Some(offsets);
+    }
+    if let Some(offsets) = last {
+        commit(offsets, CommitMode::Sync);
+    }
+    state.consuming.store(false, Ordering::Relaxed);
+    let _ = consumer.unsubscribe();
+}
+
+fn measure_lag(consumer: &BaseConsumer<SourceContext>, state: &SourceState, metrics: &Metrics) {
+    let assigned = state.assigned.lock().map(|a| a.clone()).unwrap_or_default();
+    let offsets = state
+        .index_offsets
+        .lock()
+        .map(|o| o.clone())
+        .unwrap_or_default();
+    let mut lags = BTreeMap::new();
+    for (topic, parts) in assigned {
+        for p in parts {
+            if let Ok((low, high)) =
+                consumer.fetch_watermarks(&topic, p, Duration::from_millis(500))
+            {
+                let at = offsets
+                    .get(&topic)
+                    .and_then(|m| m.get(&p))
+                    .copied()
+                    .unwrap_or(low);
+                let lag = (high - at).max(0);
+                metrics
+                    .consumer_lag
+                    .with_label_values(&[&p.to_string()])
+                    .set(lag);
+                lags.insert((topic.clone(), p), lag);
+            }
+        }
+    }
+    if let Ok(mut l) = state.lag.lock() {
+        *l = lags;
+    }
+}
+
+/// Counts failed dead-letter deliveries, so a commit can wait for them.
+pub struct DeadLetterContext {
+    pub failures: AtomicU64,
+}
+
+impl ClientContext for DeadLetterContext {}
+
+impl ProducerContext for DeadLetterContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            tracing::error!("dead-letter delivery failed: {e}");
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A rejected message on its way to the dead-letter topic.
+pub struct DeadLetter {
+    pub source_topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub reason: &'static str,
+    pub detail: String,
+    pub payload: Vec<u8>,
+}
+
+pub struct DeadLetterProducer {
+    producer: ThreadedProducer<DeadLetterContext>,
+    topic: String,
+}
+
+impl DeadLetterProducer {
+    pub fn new(k: &KafkaConfig, bootstrap: &str) -> anyhow::Result<DeadLetterProducer> {
+        let mut c = client_config(k, bootstrap);
+        c.set("acks", "all").set("linger.ms", "5").set(
+            "message.max.bytes",
+            &(k.max_message_bytes * 4 + 1_000_000).to_string(),
+        );
+        let producer = c
+            .create_with_context(DeadLetterContext {
+                failures: AtomicU64::new(0),
+            })
+            .context("cannot create the dead-letter producer")?;
+        Ok(DeadLetterProducer {
+            producer,
+            topic: k.dead_letter_topic.clone(),
+        })
+    }
+
+    /// Sends every letter and waits until all are acknowledged. On failure
+    /// nothing may be committed past them; the caller retries.
+    pub fn deliver(&self, letters: &[DeadLetter]) -> KafkaResult<bool> {
+        let before = self.producer.context().failures.load(Ordering::Relaxed);
+        for l in letters {
+            let offset = l.offset.to_string();
+            let partition = l.partition.to_string();
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: "kemala.reason",
+                    value: Some(l.reason),
+                })
+                .insert(Header {
+                    key: "kemala.detail",
+                    value: Some(l.detail.as_str()),
+                })
+                .insert(Header {
+                    key: "kemala.source.topic",
+                    value: Some(l.source_topic.as_str()),
+                })
+                .insert(Header {
+                    key: "kemala.source.partition",
+                    value: Some(partition.as_str()),
+                })
+                .insert(Header {
+                    key: "kemala.source.offset",
+                    value: Some(offset.as_str()),
+                });
+            let key = format!("{}:{}:{}", l.source_topic, l.partition, l.offset);
+            let mut record = BaseRecord::to(&self.topic)
+                .key(&key)
+                .payload(&l.payload[..])
+                .headers(headers);
+            loop {
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err((e, r))
+                        if e.rdkafka_error_code()
+                            == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                    {
+                        record = r;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err((e, _)) => return Err(e),
+                }
+            }
+        }
+        self.producer.flush(Duration::from_secs(10))?;
+        Ok(self.producer.context().failures.load(Ordering::Relaxed) == before)
+    }
+}

@@ -1,0 +1,237 @@
+//! Shared test harness: processes, ports, waiting, HTTP and Kafka helpers.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::Producer;
+use rdkafka::ClientConfig;
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kemala");
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `cond` until it returns `Some`, or panics after `timeout` saying what was awaited.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut cond: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = cond() {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+pub fn get_json(url: &str) -> Option<Value> {
+    let r = http().get(url).send().ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    r.json().ok()
+}
+
+/// A child process that is killed when dropped, with stderr kept in a file.
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, dir: &Path, args: &[&str]) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let err = std::fs::File::create(&log).unwrap();
+        let child = Command::new(BIN)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+        Proc {
+            child,
+            name: name.into(),
+            log,
+        }
+    }
+
+    /// Reads stdout lines until one satisfies `f`.
+    pub fn read_stdout_until(&mut self, mut f: impl FnMut(&str) -> bool) -> String {
+        let out = self.child.stdout.as_mut().expect("stdout is piped");
+        let mut reader = BufReader::new(out);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                panic!(
+                    "{} exited before printing the expected line; log:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            if f(line.trim()) {
+                return line.trim().to_string();
+            }
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: i32) {
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
+    /// Waits for exit, up to `timeout`; returns the exit status.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `kemala broker` in its own process, so it outlives a killed engine.
+pub fn start_broker(dir: &Path, partitions: u32) -> (Proc, String) {
+    let mut p = Proc::spawn(
+        "broker",
+        dir,
+        &["broker", "--partitions", &partitions.to_string()],
+    );
+    let addr = p.read_stdout_until(|l| l.starts_with("127.0.0.1:"));
+    (p, addr)
+}
+
+/// Writes a config directory for `kemala run` against `brokers`.
+pub fn write_config(dir: &Path, brokers: &str, http_port: u16, extra: &str) -> PathBuf {
+    let cfg = dir.join("config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    for f in ["regions.toml", "topics.toml", "agencies.toml"] {
+        std::fs::copy(repo().join("config").join(f), cfg.join(f)).unwrap();
+    }
+    let text = format!(
+        "[kafka]\nbrokers = \"{brokers}\"\n\n[index]\ndata_dir = \"{}\"\ncommit_interval = \"1s\"\n\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n{extra}\n",
+        dir.join("index").display()
+    );
+    let path = cfg.join("kemala.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn producer(
+    bootstrap: &str,
+) -> rdkafka::producer::ThreadedProducer<rdkafka::producer::DefaultProducerContext> {
+    kemala::cli::producer(bootstrap).unwrap()
+}
+
+pub fn produce_all(
+    bootstrap: &str,
+    topic: &str,
+    payloads: impl IntoIterator<Item = Vec<u8>>,
+) -> usize {
+    let p = producer(bootstrap);
+    let mut n = 0;
+    for payload in payloads {
+        let mut rec: rdkafka::producer::BaseRecord<'_, (), [u8]> =
+            rdkafka::producer::BaseRecord::to(topic).payload(&payload[..]);
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    rec = r;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+        n += 1;
+    }
+    p.flush(Duration::from_secs(60)).unwrap();
+    n
+}
+
+/// Committed offsets of `group` for every partition of `topic`, and the
+/// partitions' high watermarks.
+pub fn group_offsets(bootstrap: &str, group: &str, topic: &str) -> (Vec<i64>, Vec<i64>) {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let md = c
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    let parts = md.topics()[0].partitions().len() as i32;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..parts {
+        tpl.add_partition(topic, p);
+    }
+    let committed = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    let mut out = Vec::new();
+    let mut highs = Vec::new();
+    for p in 0..parts {
+        let off = committed
+            .find_partition(topic, p)
+            .map(|e| e.offset().to_raw().unwrap_or(0).max(0))
+            .unwrap_or(0);
+        out.push(off);
+        highs.push(
+            c.fetch_watermarks(topic, p, Duration::from_secs(10))
+                .unwrap()
+                .1,
+        );
+    }
+    (out, highs)
+}
+
+pub fn status(port: u16) -> Option<Value> {
+    get_json(&format!("http://127.0.0.1:{port}/api/status"))
+}
+
+pub fn counter(metrics: &str, name_and_labels: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,109 @@
+//! An engine started in-process, with an embedded broker the test owns.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kemala::app::Engine;
+use kemala::config::Config;
+use kemala::source::broker::EmbeddedBroker;
+use serde_json::Value;
+
+use crate::common::{get_json, wait_for};
+
+pub struct InProc {
+    pub rt: tokio::runtime::Runtime,
+    pub engine: Option<Engine>,
+    pub broker: EmbeddedBroker,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl InProc {
+    pub fn start(partitions: i32, tweak: impl FnOnce(&mut Config)) -> InProc {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::embedded().unwrap();
+        config.engine.index.data_dir = dir.path().join("index");
+        config.engine.index.commit_interval =
+            kemala::config::HumanDuration(Duration::from_millis(500));
+        let k = &config.engine.kafka;
+        let broker = EmbeddedBroker::start(
+            &[k.topics[0].clone(), k.dead_letter_topic.clone()],
+            partitions,
+        )
+        .unwrap();
+        config.engine.kafka.brokers = broker.bootstrap().to_string();
+        tweak(&mut config);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let engine = rt.block_on(Engine::start(config, listener)).unwrap();
+        InProc {
+            rt,
+            engine: Some(engine),
+            broker,
+            port,
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        get_json(&self.url(path)).unwrap_or_else(|| panic!("GET {path} failed"))
+    }
+
+    pub fn bootstrap(&self) -> String {
+        self.broker.bootstrap().to_string()
+    }
+
+    /// Waits until the pipeline has handled and committed `n` messages.
+    pub fn wait_committed(&self, n: u64) {
+        let progress = self.engine.as_ref().unwrap().shared.progress.clone();
+        wait_for(
+            &format!("{n} messages committed"),
+            Duration::from_secs(120),
+            || {
+                (progress
+                    .committed
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    >= n)
+                    .then_some(())
+            },
+        );
+    }
+
+    pub fn metrics(&self) -> String {
+        crate::common::http()
+            .get(self.url("/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(e) = self.engine.take() {
+            self.rt.block_on(e.stop()).unwrap();
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("index")
+    }
+}
+
+impl Drop for InProc {
+    fn drop(&mut self) {
+        if let Some(e) = self.engine.take() {
+            let _ = self.rt.block_on(e.stop());
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests, in one binary. They drive the engine through the real
+//! Kafka protocol (the embedded broker, a separate `kemala broker` process,
+//! and a Tansu broker), the HTTP API through real sockets, and the built
+//! binary through its CLI.
+
+mod accuracy;
+mod common;
+mod engine;
+mod pipeline;
+mod process;

@@ -86,9 +86,25 @@ pub struct Engine {
 
 impl Engine {
     pub async fn start(config: Config, http: tokio::net::TcpListener) -> anyhow::Result<Engine> {
+        Engine::start_with_broker(config, http, None).await
+    }
+
+    /// Starts the engine on a broker the caller started (the demo), which
+    /// the engine then owns and stops last.
+    pub async fn start_with_broker(
+        config: Config,
+        http: tokio::net::TcpListener,
+        broker: Option<EmbeddedBroker>,
+    ) -> anyhow::Result<Engine> {
+        let mut config = config;
+        if let Some(b) = &broker {
+            config.engine.kafka.brokers = b.bootstrap().to_string();
+        }
         let config = Arc::new(config);
         let k = &config.engine.kafka;
-        let broker = if k.brokers.trim().is_empty() {
+        let broker = if broker.is_some() {
+            broker
+        } else if k.brokers.trim().is_empty() {
             let mut topics = k.topics.clone();
             topics.push(k.dead_letter_topic.clone());
             let b = EmbeddedBroker::start(&topics, k.embedded_partitions)?;

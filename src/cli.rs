@@ -197,20 +197,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let mut topics = k.topics.clone();
     topics.push(k.dead_letter_topic.clone());
     let broker = EmbeddedBroker::start(&topics, k.embedded_partitions)?;
+    let bootstrap = broker.bootstrap().to_string();
+    println!("kemala demo: Kafka-protocol broker at {bootstrap}");
     println!(
-        "kemala demo: Kafka-protocol broker at {}",
-        broker.bootstrap()
-    );
-    println!(
-        "kemala demo: produce your own with: kcat -b {} -t {} -P",
-        broker.bootstrap(),
+        "kemala demo: produce your own with: kcat -b {bootstrap} -t {} -P",
         k.topics[0]
     );
-    config.engine.kafka.brokers = broker.bootstrap().to_string();
     config.engine.http.listen = args.listen;
     let listener = bind(args.listen).await?;
     let gen_config = config.clone();
-    let engine = Engine::start(config, listener).await?;
+    let engine = Engine::start_with_broker(config, listener, Some(broker)).await?;
     println!(
         "kemala demo: search page and API at http://{}",
         engine.http_addr
@@ -218,7 +214,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let feeder = {
         let progress = engine.shared.progress.clone();
-        let bootstrap = broker.bootstrap().to_string();
+        let bootstrap = bootstrap.clone();
         let topic = k.topics[0].clone();
         let stop = stop.clone();
         let (n, seed, rate) = (args.tweets, args.seed, args.rate);
@@ -269,15 +265,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if let Ok(Ok(Err(e))) = fed {
         tracing::warn!("the demo feeder stopped: {e:#}");
     }
-    let r = engine.stop().await;
-    drop(broker);
-    r
+    engine.stop().await
 }
 
 pub fn producer(bootstrap: &str) -> anyhow::Result<ThreadedProducer<DefaultProducerContext>> {
     rdkafka::ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "5")
+        // Spread keyless tweets evenly: sticky batches can overfill one
+        // partition of the embedded broker, which keeps only 5 MiB each.
+        .set("sticky.partitioning.linger.ms", "0")
         .set("queue.buffering.max.messages", "200000")
         .set("message.max.bytes", "2000000")
         .create()

@@ -386,10 +386,10 @@ impl Pipeline {
             m.record_rejects(reason, k);
             num_rejected += k;
         }
-        let cfg = &self.writer_config();
+        let h = self.writer.handle();
         for ((topic, region), k) in complaints {
             m.complaints
-                .with_label_values(&[&cfg.0[topic as usize], &region_slug(&cfg.1, region)])
+                .with_label_values(&[&h.topic_ids[topic as usize], &region_slug(&h.regions, region)])
                 .inc_by(k);
         }
         for (lang, k) in langs {
@@ -402,11 +402,6 @@ impl Pipeline {
         p.rejected.fetch_add(num_rejected, Ordering::Relaxed);
         m.batch_seconds.observe(started.elapsed().as_secs_f64());
         Ok(())
-    }
-
-    fn writer_config(&self) -> (Arc<Vec<String>>, Arc<BTreeMap<u16, (String, String)>>) {
-        let h = self.writer.handle();
-        (h.topic_ids.clone(), h.regions.clone())
     }
 
     /// Commits the index with the offsets it covers; returns false when the

@@ -170,7 +170,7 @@ impl RegionResolver {
     }
 
     /// The best region named in analysed text, if any.
-    fn from_tokens(&self, tokens: &[Token]) -> Option<RegionCode> {
+    fn named_in(&self, tokens: &[Token]) -> Option<RegionCode> {
         let words: Vec<&Token> = tokens
             .iter()
             .filter(|t| t.kind == TokenKind::Word)
@@ -235,7 +235,7 @@ impl RegionResolver {
         if let Some(place) = &tweet.place {
             let mut toks = Vec::new();
             analyzer.analyse(&place.full_name, &mut toks);
-            if let Some(r) = self.from_tokens(&toks) {
+            if let Some(r) = self.named_in(&toks) {
                 return r;
             }
             if let Some([w, s, e, n]) = place.bbox {
@@ -245,7 +245,7 @@ impl RegionResolver {
                 }
             }
         }
-        if let Some(r) = self.from_tokens(tokens) {
+        if let Some(r) = self.named_in(tokens) {
             return r;
         }
         for m in &tweet.mentions {
@@ -256,7 +256,7 @@ impl RegionResolver {
         if let Some(loc) = &tweet.author_location {
             let mut toks = Vec::new();
             analyzer.analyse(loc, &mut toks);
-            if let Some(r) = self.from_tokens(&toks) {
+            if let Some(r) = self.named_in(&toks) {
                 return r;
             }
         }

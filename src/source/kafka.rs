@@ -132,11 +132,11 @@ pub fn consumer(
         .set("queued.max.messages.kbytes", "32768")
         .set(
             "message.max.bytes",
-            &(k.max_message_bytes.max(1_000_000) * 2).to_string(),
+            (k.max_message_bytes.max(1_000_000) * 2).to_string(),
         )
         .set(
             "fetch.message.max.bytes",
-            &(k.max_message_bytes.max(1_048_576) * 2).to_string(),
+            (k.max_message_bytes.max(1_048_576) * 2).to_string(),
         );
     for (key, v) in &k.properties {
         c.set(key, v);
@@ -269,7 +269,7 @@ pub fn run_consumer(
         commit(offsets, CommitMode::Sync);
     }
     state.consuming.store(false, Ordering::Relaxed);
-    let _ = consumer.unsubscribe();
+    consumer.unsubscribe();
 }
 
 fn measure_lag(consumer: &BaseConsumer<SourceContext>, state: &SourceState, metrics: &Metrics) {
@@ -341,7 +341,7 @@ impl DeadLetterProducer {
         let mut c = client_config(k, bootstrap);
         c.set("acks", "all").set("linger.ms", "5").set(
             "message.max.bytes",
-            &(k.max_message_bytes * 4 + 1_000_000).to_string(),
+            (k.max_message_bytes * 4 + 1_000_000).to_string(),
         );
         let producer = c
             .create_with_context(DeadLetterContext {

@@ -1,6 +1,5 @@
 //! An engine started in-process, with an embedded broker the test owns.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use kemala::app::Engine;
@@ -15,7 +14,8 @@ pub struct InProc {
     pub engine: Option<Engine>,
     pub broker: EmbeddedBroker,
     pub port: u16,
-    pub dir: tempfile::TempDir,
+    /// Holds the index directory for the engine's lifetime.
+    pub _dir: tempfile::TempDir,
 }
 
 impl InProc {
@@ -48,7 +48,7 @@ impl InProc {
             engine: Some(engine),
             broker,
             port,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -93,10 +93,6 @@ impl InProc {
         if let Some(e) = self.engine.take() {
             self.rt.block_on(e.stop()).unwrap();
         }
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("index")
     }
 }
 

@@ -340,4 +340,6 @@ fn search_api_filters_facets_pages_and_explains_bad_queries() {
     }
     let h = e.get("/api/histogram?interval=1h");
     assert_eq!(h["total"].as_u64().unwrap() as usize, ids.len());
+    let mut e = e;
+    e.stop();
 }

@@ -28,6 +28,7 @@ use crate::source::broker::EmbeddedBroker;
 use crate::source::decode::{decode, Reject};
 use crate::source::kafka::{self, DeadLetter, DeadLetterProducer, Input, RawMessage, SourceState};
 use crate::telemetry::Metrics;
+use crate::track::Trackers;
 
 /// Counters the rest of the engine (status, demo throttling, tests) reads.
 #[derive(Default)]
@@ -54,6 +55,7 @@ pub struct Shared {
     pub embedded_broker: bool,
     pub ready: AtomicBool,
     pub alerts: Arc<AlertStore>,
+    pub trackers: Arc<Trackers>,
     /// BPS code → region name.
     pub region_names: std::collections::HashMap<u16, String>,
 }
@@ -149,6 +151,25 @@ impl Engine {
         let stop = Arc::new(AtomicBool::new(false));
 
         let (alerts, dispatcher) = alerting(&config, &metrics)?;
+        let trackers = Arc::new(Trackers::new(
+            config.clone(),
+            alerts.clone(),
+            metrics.clone(),
+        ));
+        {
+            // Rebuild the state machines from the index, in event time.
+            let (t, idx, wm) = (trackers.clone(), index.clone(), committed.watermark_ms);
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let started = Instant::now();
+                let records = idx.records_since(wm.saturating_sub(t.rebuild_horizon_ms()))?;
+                t.feed(&records, wm);
+                t.refresh_gauges(wm);
+                tracing::info!(records = records.len(), elapsed = ?started.elapsed(), "state rebuilt from the index");
+                Ok(())
+            })
+            .await
+            .context("rebuilding state")??;
+        }
         let shared = Arc::new(Shared {
             config: config.clone(),
             index: index.clone(),
@@ -159,6 +180,7 @@ impl Engine {
             embedded_broker: broker.is_some(),
             ready: AtomicBool::new(false),
             alerts: alerts.clone(),
+            trackers: trackers.clone(),
             region_names: config
                 .regions
                 .iter()
@@ -188,6 +210,7 @@ impl Engine {
                 .retention
                 .map(|d| d.0.as_millis() as i64),
             uncommitted_messages: 0,
+            trackers: trackers.clone(),
         };
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
@@ -290,6 +313,7 @@ struct Pipeline {
     commit_max_docs: usize,
     retention_ms: Option<i64>,
     uncommitted_messages: u64,
+    trackers: Arc<Trackers>,
 }
 
 impl Pipeline {
@@ -330,6 +354,7 @@ impl Pipeline {
         let mut rejects: BTreeMap<Reject, u64> = BTreeMap::new();
         let mut complaints: BTreeMap<(u16, u16), u64> = BTreeMap::new();
         let mut langs: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut records = Vec::new();
         let n = batch.len() as u64;
         for m in batch {
             let next = self
@@ -364,6 +389,7 @@ impl Pipeline {
                     }
                     let e = self.enricher.enrich(tweet, &mut tokens);
                     self.writer.add(&e, &tokens)?;
+                    records.push(e.record());
                     indexed += 1;
                     self.watermark_ms = self.watermark_ms.max(e.tweet.created_at_ms);
                     *langs.entry(e.lang.code()).or_default() += 1;
@@ -375,6 +401,7 @@ impl Pipeline {
                 }
             }
         }
+        self.trackers.feed(&records, self.watermark_ms);
         let m = &self.metrics;
         m.messages.with_label_values(&["indexed"]).inc_by(indexed);
         m.messages
@@ -389,7 +416,10 @@ impl Pipeline {
         let h = self.writer.handle();
         for ((topic, region), k) in complaints {
             m.complaints
-                .with_label_values(&[&h.topic_ids[topic as usize], &region_slug(&h.regions, region)])
+                .with_label_values(&[
+                    &h.topic_ids[topic as usize],
+                    &region_slug(&h.regions, region),
+                ])
                 .inc_by(k);
         }
         for (lang, k) in langs {
@@ -445,6 +475,7 @@ impl Pipeline {
         p.commits.fetch_add(1, Ordering::Relaxed);
         let m = &self.metrics;
         m.index_commits.inc();
+        self.trackers.refresh_gauges(self.watermark_ms);
         m.commit_seconds.observe(started.elapsed().as_secs_f64());
         m.index_documents
             .set(self.writer.searcher().num_docs() as i64);

@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/search/export", get(export))
         .route("/api/histogram", get(histogram))
         .route("/api/meta", get(meta))
+        .route("/api/agencies", get(agencies))
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/stream", get(alerts_stream))
         .route("/api/alerts/{id}/ack", axum::routing::post(ack))
@@ -202,6 +203,8 @@ pub struct SearchParams {
     lang: Option<String>,
     agency: Option<String>,
     complaint: Option<bool>,
+    /// `open` or `answered` (complaints only).
+    status: Option<String>,
     from: Option<String>,
     to: Option<String>,
     sort: Option<String>,
@@ -307,6 +310,26 @@ impl SearchParams {
                 return Err(ApiError::BadRequest("`from` must be before `to`".into()));
             }
         }
+        let (complaint, ids) = match self.status.as_deref() {
+            None | Some("") => (self.complaint, None),
+            Some(st @ ("open" | "answered")) => {
+                let t =
+                    s.trackers.latency.lock().map_err(|_| {
+                        ApiError::Internal(anyhow::anyhow!("latency state poisoned"))
+                    })?;
+                let ids = if st == "open" {
+                    t.open_ids()
+                } else {
+                    t.answered_ids()
+                };
+                (Some(true), Some(ids))
+            }
+            Some(o) => {
+                return Err(ApiError::BadRequest(format!(
+                    "`status` is `{o}`: use open or answered"
+                )))
+            }
+        };
         let sort = match self.sort.as_deref() {
             None | Some("") | Some("time") => Sort::Time,
             Some("relevance") => Sort::Relevance,
@@ -330,10 +353,10 @@ impl SearchParams {
                 region,
                 lang,
                 agency,
-                complaint: self.complaint,
+                complaint,
                 from_ms,
                 to_ms,
-                ids: None,
+                ids,
             },
             sort,
             limit,
@@ -393,29 +416,39 @@ fn region_ref(s: &Shared, code: u16) -> RegionRef {
 }
 
 fn to_response(s: &Shared, r: SearchResult) -> SearchResponse {
+    let statuses: Vec<Option<crate::latency::ComplaintStatus>> = match s.trackers.latency.lock() {
+        Ok(t) => r.hits.iter().map(|h| t.status(h.id)).collect(),
+        Err(_) => vec![None; r.hits.len()],
+    };
+    let mut statuses = statuses.into_iter();
     SearchResponse {
         total: r.total,
         hits: r
             .hits
             .into_iter()
-            .map(|h| HitResponse {
-                id: h.id.to_string(),
-                created_at: rfc3339(h.created_at_ms),
-                url: format!(
-                    "https://twitter.com/{}/status/{}",
-                    if h.author.is_empty() { "i" } else { &h.author },
-                    h.id
-                ),
-                author: h.author,
-                text: h.text,
-                highlight: h.highlight,
-                lang: h.lang,
-                topics: h.topics,
-                region: region_ref(s, h.region),
-                agency: h.agency,
-                is_complaint: h.is_complaint,
-                answered_at: None,
-                response_seconds: None,
+            .map(|h| {
+                let st = statuses.next().flatten();
+                HitResponse {
+                    id: h.id.to_string(),
+                    created_at: rfc3339(h.created_at_ms),
+                    url: format!(
+                        "https://twitter.com/{}/status/{}",
+                        if h.author.is_empty() { "i" } else { &h.author },
+                        h.id
+                    ),
+                    author: h.author,
+                    text: h.text,
+                    highlight: h.highlight,
+                    lang: h.lang,
+                    topics: h.topics,
+                    region: region_ref(s, h.region),
+                    agency: h.agency,
+                    is_complaint: h.is_complaint,
+                    answered_at: st.and_then(|st| st.answered_at_ms).map(rfc3339),
+                    response_seconds: st
+                        .and_then(|st| st.response_ms)
+                        .map(|ms| ms as f64 / 1000.0),
+                }
             })
             .collect(),
         facets: FacetsResponse {
@@ -990,4 +1023,65 @@ async fn ack(
         )
             .into_response(),
     }
+}
+
+#[derive(Serialize)]
+struct Quantiles {
+    p50: Option<f64>,
+    p90: Option<f64>,
+    p99: Option<f64>,
+    max: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct AgencyResponse {
+    id: String,
+    name: String,
+    complaints: u64,
+    answered: u64,
+    open: u64,
+    evicted: u64,
+    over_target: u64,
+    oldest_open_seconds: Option<f64>,
+    /// Answers this agency gave (forwards included), and their times.
+    responses: u64,
+    response_seconds: Quantiles,
+    within_target_ratio: Option<f64>,
+}
+
+/// Per agency: complaints routed to it, answered, open, and how fast it answers.
+async fn agencies(State(s): State<AppState>) -> Result<Json<Vec<AgencyResponse>>, ApiError> {
+    let wm = s.progress.watermark_ms.load(Ordering::Relaxed);
+    let stats = s
+        .trackers
+        .latency
+        .lock()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("latency state poisoned")))?
+        .agency_stats(wm);
+    Ok(Json(
+        stats
+            .into_iter()
+            .map(|st| {
+                let a = &s.config.agencies[st.agency.0 as usize];
+                AgencyResponse {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    complaints: st.complaints,
+                    answered: st.answered,
+                    open: st.open,
+                    evicted: st.evicted,
+                    over_target: st.over_target,
+                    oldest_open_seconds: st.oldest_open_seconds,
+                    responses: st.responses,
+                    response_seconds: Quantiles {
+                        p50: st.p50,
+                        p90: st.p90,
+                        p99: st.p99,
+                        max: st.max,
+                    },
+                    within_target_ratio: st.within_target_ratio,
+                }
+            })
+            .collect(),
+    ))
 }

@@ -59,6 +59,10 @@ pub struct Fields {
     pub reply_to: Field,
     pub conversation: Field,
     pub official: Field,
+    pub author_hash: Field,
+    pub retweet_of: Field,
+    pub mentioned: Field,
+    pub primary_topic: Field,
 }
 
 pub fn schema() -> (Schema, Fields) {
@@ -107,7 +111,19 @@ pub fn schema() -> (Schema, Fields) {
     );
     let reply_to = b.add_u64_field("reply_to", num.clone());
     let conversation = b.add_u64_field("conversation", num);
-    let official = b.add_text_field("official", STRING | STORED);
+    let official = b.add_text_field("official", STRING | STORED | FAST);
+    let author_hash = b.add_u64_field("author_hash", NumericOptions::default().set_fast());
+    let retweet_of = b.add_u64_field(
+        "retweet_of",
+        NumericOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored(),
+    );
+    // Official accounts mentioned: a governor's forward names the agency.
+    let mentioned = b.add_text_field("mentioned", STRING | FAST);
+    // The strongest topic, which routing and response times attribute to.
+    let primary_topic = b.add_text_field("primary_topic", STRING | FAST);
     let fields = Fields {
         id,
         created_at,
@@ -124,6 +140,10 @@ pub fn schema() -> (Schema, Fields) {
         reply_to,
         conversation,
         official,
+        author_hash,
+        retweet_of,
+        mentioned,
+        primary_topic,
     };
     (b.build(), fields)
 }
@@ -233,6 +253,120 @@ impl IndexHandle {
         self.reader.searcher().num_docs()
     }
 
+    /// The records of every live tweet created at or after `since_ms`, in
+    /// event-time order: what the detector and the latency tracker are
+    /// rebuilt from on start, so their state always matches the index.
+    pub fn records_since(&self, since_ms: i64) -> anyhow::Result<Vec<crate::model::Record>> {
+        use crate::model::{AgencyId, Record, RegionCode, TopicId};
+        use std::collections::HashMap;
+        let topic_index: HashMap<&str, TopicId> = self
+            .topic_ids
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), TopicId(i as u16)))
+            .collect();
+        let agency_index: HashMap<&str, AgencyId> = self
+            .agency_ids
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.as_str(), AgencyId(i as u16)))
+            .collect();
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for seg in searcher.segment_readers() {
+            let ff = seg.fast_fields();
+            let ids = ff.u64("id")?;
+            let created = ff.date("created_at")?;
+            let author = ff.u64("author_hash")?;
+            let region = ff.u64("region")?;
+            let complaint = ff.bool("is_complaint")?;
+            let retweet = ff.u64("retweet_of")?;
+            let reply_to = ff.u64("reply_to")?;
+            let conversation = ff.u64("conversation")?;
+            // String columns: map each term ordinal of this segment to an id once.
+            let ords = |name: &str,
+                        index: &dyn Fn(&str) -> Option<u16>|
+             -> anyhow::Result<(
+                Option<tantivy::columnar::StrColumn>,
+                Vec<Option<u16>>,
+            )> {
+                let col = ff.str(name)?;
+                let mut map = Vec::new();
+                if let Some(c) = &col {
+                    let mut s = String::new();
+                    for ord in 0..c.num_terms() as u64 {
+                        map.push(if c.ord_to_str(ord, &mut s)? {
+                            index(&s)
+                        } else {
+                            None
+                        });
+                    }
+                }
+                Ok((col, map))
+            };
+            let (topics_col, topics_map) = ords("topic", &|s| topic_index.get(s).map(|t| t.0))?;
+            let (primary_col, primary_map) =
+                ords("primary_topic", &|s| topic_index.get(s).map(|t| t.0))?;
+            let (agency_col, agency_map) = ords("agency", &|s| agency_index.get(s).map(|a| a.0))?;
+            let (official_col, official_map) =
+                ords("official", &|s| agency_index.get(s).map(|a| a.0))?;
+            let (mentioned_col, mentioned_map) =
+                ords("mentioned", &|s| agency_index.get(s).map(|a| a.0))?;
+            let values = |col: &Option<tantivy::columnar::StrColumn>,
+                          map: &[Option<u16>],
+                          doc|
+             -> Vec<u16> {
+                col.as_ref().map_or_else(Vec::new, |c| {
+                    c.term_ords(doc)
+                        .filter_map(|o| map.get(o as usize).copied().flatten())
+                        .collect()
+                })
+            };
+            let alive = seg.alive_bitset();
+            for doc in 0..seg.max_doc() {
+                if alive.is_some_and(|a| !a.is_alive(doc)) {
+                    continue;
+                }
+                let created_at_ms = created.first(doc).map_or(0, |d| d.into_timestamp_millis());
+                if created_at_ms < since_ms {
+                    continue;
+                }
+                let nonzero = |v: Option<u64>| v.filter(|x| *x != 0);
+                // The primary topic first, as enrichment ordered them.
+                let mut topics = values(&primary_col, &primary_map, doc);
+                for t in values(&topics_col, &topics_map, doc) {
+                    if !topics.contains(&t) {
+                        topics.push(t);
+                    }
+                }
+                out.push(Record {
+                    id: ids.first(doc).unwrap_or(0),
+                    created_at_ms,
+                    author: author.first(doc).unwrap_or(0),
+                    topics: topics.into_iter().map(TopicId).collect(),
+                    region: RegionCode(region.first(doc).unwrap_or(0) as u16),
+                    is_complaint: complaint.first(doc).unwrap_or(false),
+                    retweet_of: nonzero(retweet.first(doc)),
+                    agency: values(&agency_col, &agency_map, doc)
+                        .first()
+                        .map(|a| AgencyId(*a)),
+                    official_author: values(&official_col, &official_map, doc)
+                        .first()
+                        .map(|a| AgencyId(*a)),
+                    reply_to: nonzero(reply_to.first(doc)),
+                    conversation: nonzero(conversation.first(doc)),
+                    mentioned_agencies: values(&mentioned_col, &mentioned_map, doc)
+                        .into_iter()
+                        .map(AgencyId)
+                        .collect(),
+                });
+            }
+        }
+        // Event-time order, ties by id.
+        out.sort_by_key(|r| (r.created_at_ms, r.id));
+        Ok(out)
+    }
+
     pub fn region_name(&self, code: u16) -> String {
         self.regions
             .get(&code)
@@ -301,6 +435,9 @@ impl Writer {
         for topic in &e.topics {
             doc.add_text(f.topic, &self.handle.topic_ids[topic.0 as usize]);
         }
+        if let Some(topic) = e.topics.first() {
+            doc.add_text(f.primary_topic, &self.handle.topic_ids[topic.0 as usize]);
+        }
         doc.add_u64(f.region, e.region.0 as u64);
         if let Some(a) = e.agency {
             doc.add_text(f.agency, &self.handle.agency_ids[a.0 as usize]);
@@ -311,6 +448,14 @@ impl Writer {
         doc.add_u64(f.conversation, t.conversation_id.unwrap_or(0));
         if let Some(a) = e.official_author {
             doc.add_text(f.official, &self.handle.agency_ids[a.0 as usize]);
+        }
+        doc.add_u64(
+            f.author_hash,
+            crate::model::stable_hash(t.author_id.as_bytes()),
+        );
+        doc.add_u64(f.retweet_of, t.retweet_of.unwrap_or(0));
+        for a in &e.mentioned_agencies {
+            doc.add_text(f.mentioned, &self.handle.agency_ids[a.0 as usize]);
         }
         self.writer
             .add_document(doc)

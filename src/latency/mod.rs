@@ -36,17 +36,18 @@
 //! reply that does not mention the responsible agency is an ordinary answer.
 //!
 //! # Out of order, duplicates and bad data
-//! An official reply whose complaint is unknown waits in a buffer bounded in
-//! count (the oldest by event time is dropped and counted as
-//! `pending_overflow`) and in event time (after `horizon` it is counted as
-//! `reply_to_unknown`). When the complaint arrives, its buffered replies are
+//! A reply whose complaint is unknown waits in a buffer bounded in count (the
+//! oldest by event time is dropped, and counted as `pending_overflow` if it
+//! was official) and in event time (after `horizon` an official one is
+//! counted as `reply_to_unknown`; a citizen's reply to a tweet that never
+//! turned out to be a complaint is no error and is dropped quietly). When the complaint arrives, its buffered replies are
 //! applied in event-time order, exactly as if they had arrived after it. A
 //! forward that arrives after the answer it preceded in event time is still
 //! recorded as the first response. Otherwise, among official replies that
 //! reach a known complaint out of event-time order, the first to arrive
 //! answers it: a histogram cannot take a sample back. Replies from
-//! non-official accounts never wait: they are counted (`self_reply` for the
-//! complainant, else `reply_not_official`) only when their complaint is known.
+//! non-official accounts to a complaint are counted (`self_reply` for the
+//! complainant, else `reply_not_official`) whatever the arrival order.
 //! A reply timestamped before its complaint is counted as
 //! `reply_before_complaint` and changes nothing else. A complaint already past
 //! the horizon when it arrives is counted as `late_complaint` and not tracked.
@@ -266,7 +267,11 @@ impl Slot {
 #[derive(Debug)]
 struct PendingReply {
     created_at_ms: i64,
+    /// The agency, or `NONE` for a citizen's reply (kept so that a reply
+    /// from a non-official account is counted whatever the arrival order).
     official: u16,
+    /// The low half of the author hash, to tell self-replies.
+    author: u32,
     targets: [Option<u64>; 2],
     /// Only kept for governor replies, the only ones that can forward.
     mentions: Box<[AgencyId]>,
@@ -564,11 +569,14 @@ impl Tracker {
             if created_at_ms.saturating_add(self.horizon_ms) > self.watermark_ms {
                 break;
             }
-            self.unpark(id);
+            let official = self.unpark(id).is_some_and(|p| p.official != NONE);
             self.remember(id);
-            out.push(LatencyEvent::DataError {
-                kind: DataErrorKind::ReplyToUnknown,
-            });
+            // A citizen's reply to a tweet that is not a complaint is no error.
+            if official {
+                out.push(LatencyEvent::DataError {
+                    kind: DataErrorKind::ReplyToUnknown,
+                });
+            }
         }
         if evicted > 0 {
             out.push(LatencyEvent::Evicted { count: evicted });
@@ -728,8 +736,8 @@ impl Tracker {
                 self.remember(id);
                 let reply = Reply {
                     created_at_ms: p.created_at_ms,
-                    official: Some(usize::from(p.official)),
-                    author: 0,
+                    official: (p.official != NONE).then_some(usize::from(p.official)),
+                    author: p.author,
                     mentions: &p.mentions,
                 };
                 self.apply_reply(r.id, &reply, out);
@@ -762,9 +770,9 @@ impl Tracker {
                 };
                 self.apply_reply(complaint_id, &reply, out);
             }
-            (None, Some(official)) => self.park(r, official, out),
-            // Citizens' conversations with unknown tweets are not ours.
-            (None, None) => {}
+            // A reply whose complaint has not arrived (yet): official or
+            // not, it waits in the bounded buffer.
+            (None, official) => self.park(r, official, out),
         }
     }
 
@@ -1026,12 +1034,14 @@ impl Tracker {
         }
     }
 
-    fn park(&mut self, r: &Record, official: usize, out: &mut Vec<LatencyEvent>) {
+    fn park(&mut self, r: &Record, official: Option<usize>, out: &mut Vec<LatencyEvent>) {
         if r.created_at_ms.saturating_add(self.horizon_ms) <= self.watermark_ms {
             self.remember(r.id);
-            out.push(LatencyEvent::DataError {
-                kind: DataErrorKind::ReplyToUnknown,
-            });
+            if official.is_some() {
+                out.push(LatencyEvent::DataError {
+                    kind: DataErrorKind::ReplyToUnknown,
+                });
+            }
             return;
         }
         let reply_to = r.reply_to.filter(|t| *t != r.id);
@@ -1043,7 +1053,7 @@ impl Tracker {
             self.pending_by_target.entry(t).or_default().push(r.id);
         }
         self.pending_by_time.insert((r.created_at_ms, r.id));
-        let mentions = if self.agencies[official].governor {
+        let mentions = if official.is_some_and(|o| self.agencies[o].governor) {
             r.mentioned_agencies.clone().into_boxed_slice()
         } else {
             Box::default()
@@ -1052,18 +1062,21 @@ impl Tracker {
             r.id,
             PendingReply {
                 created_at_ms: r.created_at_ms,
-                official: official as u16,
+                official: official.map_or(NONE, |o| o as u16),
+                author: r.author as u32,
                 targets,
                 mentions,
             },
         );
         if self.pending.len() > self.pending_capacity {
             if let Some(&(_, oldest)) = self.pending_by_time.first() {
-                self.unpark(oldest);
+                let official = self.unpark(oldest).is_some_and(|p| p.official != NONE);
                 self.remember(oldest);
-                out.push(LatencyEvent::DataError {
-                    kind: DataErrorKind::PendingOverflow,
-                });
+                if official {
+                    out.push(LatencyEvent::DataError {
+                        kind: DataErrorKind::PendingOverflow,
+                    });
+                }
             }
         }
     }

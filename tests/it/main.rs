@@ -6,5 +6,6 @@
 mod accuracy;
 mod common;
 mod engine;
+mod latency;
 mod pipeline;
 mod process;

@@ -80,6 +80,27 @@ fn main() {
             std::hint::black_box(enricher.enrich(t.clone(), &mut toks));
         }
     });
+    // Indexing alone: the same writer the engine uses.
+    let index_us = {
+        let dir = tempfile::tempdir().unwrap();
+        let handle = kemala::index::IndexHandle::open(dir.path(), &config).unwrap();
+        let mut writer = kemala::index::Writer::new(&handle, 128).unwrap();
+        let enriched: Vec<_> = tweets
+            .iter()
+            .map(|t| {
+                let e = enricher.enrich(t.clone(), &mut toks);
+                (e, toks.clone())
+            })
+            .collect();
+        per_tweet_us(enriched.len(), || {
+            for (e, t) in &enriched {
+                writer.add(e, t).unwrap();
+            }
+            writer
+                .commit(&kemala::index::CommitPayload::default())
+                .unwrap();
+        })
+    };
     println!("stage costs, single thread, µs per tweet:");
     println!("  decode (JSON, v1.1/v2)         {decode_us:8.2}");
     println!("  analyse (tokens, slang, stem)  {analyse_us:8.2}");
@@ -92,6 +113,10 @@ fn main() {
         1e6 / lingua_us
     );
     println!("  enrich total (all of the above but decode) {enrich_us:8.2}");
+    println!(
+        "  index add + commit (tantivy, {} indexing threads, wall time) {index_us:8.2}",
+        kemala::index::INDEXING_THREADS
+    );
 
     let mut rates = Vec::new();
     for run in 0..runs {

@@ -183,6 +183,11 @@ struct Point {
 
 #[derive(Deserialize)]
 struct V1Status {
+    /// API v2: present (even as null) only in a v2 envelope.
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Option<V2Tweet>>,
+    #[serde(default)]
+    includes: V2Includes,
     id: Option<IdValue>,
     id_str: Option<String>,
     text: Option<String>,
@@ -197,6 +202,13 @@ struct V1Status {
     place: Option<V1Place>,
     lang: Option<String>,
     retweeted_status: Option<Box<V1Status>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -267,31 +279,26 @@ pub fn decode(payload: Option<&[u8]>, max_bytes: usize) -> Result<Tweet, Rejecti
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let value: serde_json::Value = serde_json::from_str(text).map_err(classify_json_error)?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| reject(Reject::NotTweet, "the JSON is not an object"))?;
-    if obj.contains_key("data") {
-        let env: V2Envelope = serde_json::from_value(value)
-            .map_err(|e| reject(Reject::NotTweet, format!("not a Twitter API v2 tweet: {e}")))?;
-        from_v2(env)
-    } else if obj.contains_key("id_str")
-        || obj.contains_key("id")
-        || obj.contains_key("text")
-        || obj.contains_key("full_text")
-    {
-        let st: V1Status = serde_json::from_value(value).map_err(|e| {
-            reject(
-                Reject::NotTweet,
-                format!("not a Twitter API v1.1 status: {e}"),
-            )
-        })?;
-        from_v1(st)
-    } else {
-        Err(reject(
+    // One pass reads either format: a v2 envelope has `data`, a v1.1
+    // status has its fields at the top level.
+    let mut raw: V1Status = serde_json::from_str(text).map_err(classify_json_error)?;
+    match raw.data.take() {
+        Some(None) => Err(reject(Reject::NotTweet, "`data` is null")),
+        Some(Some(data)) => from_v2(V2Envelope {
+            data: Some(data),
+            includes: std::mem::take(&mut raw.includes),
+        }),
+        None if raw.id_str.is_some()
+            || raw.id.is_some()
+            || raw.text.is_some()
+            || raw.full_text.is_some() =>
+        {
+            from_v1(raw)
+        }
+        None => Err(reject(
             Reject::NotTweet,
             "the JSON has neither `data` (API v2) nor `id_str`/`text` (API v1.1)",
-        ))
+        )),
     }
 }
 
@@ -299,6 +306,9 @@ fn classify_json_error(e: serde_json::Error) -> Rejection {
     let msg = e.to_string();
     if msg.contains("recursion limit") {
         reject(Reject::TooDeep, "the JSON nests deeper than 128 levels")
+    } else if e.is_data() {
+        // Valid JSON of the wrong shape: an array, or a field of the wrong type.
+        reject(Reject::NotTweet, format!("not a tweet: {msg}"))
     } else {
         reject(Reject::NotJson, format!("not JSON: {msg}"))
     }

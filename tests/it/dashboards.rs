@@ -1516,7 +1516,14 @@ impl LabelSets {
         let mut regions: BTreeSet<String> = c.regions.iter().map(|r| r.slug.clone()).collect();
         regions.extend(words(&["unknown", "jateng"]));
         let mut exact: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-        exact.insert("topic", c.topics.iter().map(|t| t.id.clone()).collect());
+        let topics: BTreeSet<String> = c.topics.iter().map(|t| t.id.clone()).collect();
+        // Alerts about an agency's overdue complaints have no topic: the alert
+        // metrics carry the fixed placeholder "overdue" (src/alert/mod.rs).
+        let mut alert_topics = topics.clone();
+        alert_topics.insert("overdue".to_string());
+        exact.insert("topic", topics);
+        exact.insert("kemala_alerts_firing/topic", alert_topics.clone());
+        exact.insert("kemala_alerts_total/topic", alert_topics);
         exact.insert("region", regions);
         exact.insert("agency", c.agencies.iter().map(|a| a.id.clone()).collect());
         exact.insert(

@@ -1,0 +1,1214 @@
+//! Spike detection per (topic, region) in event time: counts, baselines and
+//! the alert lifecycle.
+//!
+//! The detector is a pure state machine. It sees [`Record`]s and event-time
+//! watermarks, never the wall clock, and does no I/O, so the same calls give
+//! the same alerts with the same ids and timestamps, live or replayed.
+//!
+//! # What is counted
+//! Complaints only (`is_complaint`, never a retweet), once per topic they
+//! carry, in one-minute buckets (the `bucket` key) per (topic, region) and per
+//! (topic, `jateng`), the province-wide series. A record of unknown region
+//! counts only province-wide. The unit is the **complainant**: an author
+//! counts in a bucket only if this series has not seen them within
+//! `author_memory` (1 h), so a ranter posting twenty times is one voice and a
+//! retweet cascade is none. The count is deterministic whatever the arrival
+//! order within a bucket: a closed bucket's entries are sorted before use.
+//!
+//! # Lateness
+//! A bucket `[s, s + bucket)` is closed and evaluated once `advance` is given
+//! a watermark `>= s + bucket + allowed_lateness` (2 min). A record whose
+//! bucket is already closed is dropped and counted in
+//! [`DetectorStats::late`]. The state is a function of the sequence of
+//! `observe`/`advance` calls only; how many buckets one `advance` closes does
+//! not matter, and the order of records that are not late does not matter.
+//! [`Detector::observe`] says which records were too late; a rebuild that
+//! replays the others from the same start, in event-time order and in any
+//! batches, reaches exactly the live state, alerts and ids (the bench checks
+//! this on millions of records). Replaying the too-late ones too changes
+//! only what they would have changed.
+//! Drive it with the highest event time seen (or a lower, robust watermark);
+//! timestamps from the future must be clamped before they reach the
+//! watermark, and a watermark jump longer than `max_catch_up` (14 days) skips
+//! ahead instead of closing every bucket in between.
+//!
+//! # The baseline
+//! Expected complainants per bucket = level × hour-of-week profile (see
+//! [`baseline`]): learned online with forgetting, shrunk to the topic's
+//! province-wide rhythm for quiet series, widened by the level's own
+//! uncertainty and by learned overdispersion. Learning lags evaluation by one
+//! window and skips every bucket that fell within a pending or firing alert
+//! (and feed outages), so a spike never teaches the baseline that it is
+//! normal. After `relearn_after` (12 h) of firing, a new level is accepted as
+//! the new normal and learning resumes.
+//!
+//! # The test
+//! At each closed bucket, for windows of 5 min, 15 min, 1 h and 4 h (derived
+//! from the `window` key: ⅓×, 1×, 4×, 16×) ending at that bucket: `S`
+//! distinct complainants against `M` expected. The score is
+//! `-log10 P(X >= S)` for a negative binomial with mean `M`. A window is a
+//! candidate only with `S >= min_count` and `S >= min_ratio × M`, so 0 versus
+//! 0 and 3 versus 1 never fire. The alert fires when the best score reaches
+//! `-log10(p_value / number of windows)` (Bonferroni over the windows).
+//! Short windows make strong spikes fast; long windows catch a 3× rise in a
+//! series that sees a few complaints an hour.
+//!
+//! # Lifecycle
+//! *Idle → pending* (score past `pending_p_value`: learning freezes) *→
+//! firing* (event [`AlertEvent::Fired`]) *→ resolved* once the last `window`
+//! has held fewer than `max(stay_min_count, stay_ratio × expected)`
+//! complainants for `resolve_after` (30 min) ([`AlertEvent::Resolved`]).
+//! Firing on a plateau is one alert: it stays firing, and its peak figures
+//! live in [`Detector::firing`]. [`AlertEvent::Updated`] is sent when the
+//! severity rises, or its incident links change. `started_at_ms` is the
+//! onset (the start of the excess: the change point that maximizes the
+//! cumulative excess over the baseline), `detected_at_ms` the end of the
+//! bucket whose evaluation fired, `resolved_at_ms` the end of the bucket that
+//! resolved it; all are event times. The id hashes (topic, region, onset),
+//! so a replay or a rebuild gives the same id.
+//!
+//! A key must have `warmup` (24 h) of history since its first complaint, and
+//! the detector since its first bucket, before it may fire: the first tweets
+//! of a never-seen (topic, region) never page anybody. New keys start from a
+//! conservative prior (one complainant an hour, weight one hour) and borrow
+//! their parent's rhythm.
+//!
+//! # Province-wide incidents
+//! The `jateng` series of each topic is a series like any other and fires on
+//! its own statistics. It is also the **incident**: while it fires, every
+//! firing regional alert of the topic is linked to it by `parent` (its id),
+//! and its `regions` lists every region that fired during it. When at least
+//! `incident_min_regions` (3) regions of a topic fire at once and the
+//! province-wide series has not fired by itself, it is fired as the incident
+//! anyway. It stays firing while any child fires. An incident with that many
+//! regions is critical. The alert store pages the incident once and shows
+//! children as its regional detail, instead of N unrelated pages.
+
+mod baseline;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::DetectConfig;
+use crate::model::{stable_hash, Record};
+use baseline::{Baseline, Learn, HOW};
+
+/// The region code of the province-wide series.
+pub const JATENG: u16 = 0;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Tuning of the detector. Take it from the config with
+/// [`DetectorParams::from_config`]; the defaults are the tuned values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetectorParams {
+    /// Bucket width (`bucket`). Must divide an hour; otherwise 1 minute.
+    pub bucket_ms: i64,
+    /// The main window in buckets (`window`): resolution is judged on it and
+    /// learning lags by it.
+    pub window_buckets: u32,
+    /// The windows tested, in buckets, ascending.
+    pub windows: Vec<u32>,
+    /// Minimum distinct complainants in a window before it can fire (`min_count`).
+    pub min_count: u32,
+    /// Total tail probability to fire, shared by the windows (`p_value`).
+    pub p_value: f64,
+    /// Tail probability that makes a key pending (and freezes its learning).
+    pub pending_p_value: f64,
+    /// Observed must also be at least this multiple of expected to fire.
+    pub min_ratio: f64,
+    /// A firing alert stays elevated while the window holds at least
+    /// `max(stay_min_count, stay_ratio × expected)` complainants.
+    pub stay_ratio: f64,
+    pub stay_min_count: u32,
+    /// Resolve after this long below the stay level.
+    pub resolve_after_ms: i64,
+    /// How long after a bucket's end records are still accepted into it.
+    pub allowed_lateness_ms: i64,
+    /// History a key (since its first complaint) and the detector need before firing.
+    pub warmup_ms: i64,
+    /// An author counts again in a series only after this long.
+    pub author_memory_ms: i64,
+    /// After firing this long, the new level is learned as normal.
+    pub relearn_after_ms: i64,
+    /// Half-life of the level.
+    pub level_half_life_ms: i64,
+    /// Half-life of the dispersion estimate.
+    pub dispersion_half_life_ms: i64,
+    /// Per-day decay of the hour-of-day profile sums.
+    pub day_memory: f64,
+    /// Per-week decay of the hour-of-week profile sums.
+    pub week_memory: f64,
+    /// Pseudo-counts that shrink the hour-of-day profile to the parent's.
+    pub day_prior: f64,
+    /// Pseudo-counts that shrink the hour-of-week profile to the hour-of-day one.
+    pub week_prior: f64,
+    /// The prior of a new key: `prior_count` complainants in `prior_hours`.
+    pub prior_count: f64,
+    pub prior_hours: f64,
+    /// Prior overdispersion (squared coefficient of variation) and its weight.
+    pub dispersion_prior: f64,
+    pub dispersion_prior_weight: f64,
+    pub dispersion_min: f64,
+    pub dispersion_max: f64,
+    /// Observed/expected ratio (with `3 × min_count` observed) that makes an alert critical.
+    pub critical_ratio: f64,
+    /// Regions of one topic firing at once that make a province-wide incident.
+    pub incident_min_regions: usize,
+    /// Sample tweet ids kept per alert.
+    pub max_samples: usize,
+    /// Distinct region codes tracked; beyond that, records count province-wide only.
+    pub max_regions: usize,
+    /// Offset of local time (WIB, UTC+7) for the hour-of-week profile.
+    pub utc_offset_ms: i64,
+    /// Profiles are renormalized every this many hours.
+    pub profile_refresh_hours: u32,
+    /// A run of buckets without any complaint where the province expected
+    /// this many in total is a feed outage, and is not learned.
+    pub outage_min_expected: f64,
+    /// The longest watermark jump closed bucket by bucket.
+    pub max_catch_up_ms: i64,
+}
+
+impl Default for DetectorParams {
+    fn default() -> Self {
+        DetectorParams::from_config(&DetectConfig::default())
+    }
+}
+
+impl DetectorParams {
+    /// The parameters for a `[detect]` section; keys it lacks take defaults.
+    pub fn from_config(c: &DetectConfig) -> Self {
+        let mut bucket_ms = c.bucket.0.as_millis() as i64;
+        if !(1000..=HOUR_MS).contains(&bucket_ms) || HOUR_MS % bucket_ms != 0 {
+            bucket_ms = 60_000;
+        }
+        let window_ms = c.window.0.as_millis() as i64;
+        let w = ((window_ms + bucket_ms / 2) / bucket_ms).clamp(1, 24 * HOUR_MS / bucket_ms) as u32;
+        let mut windows = vec![(w / 3).max(1), w, 4 * w, 16 * w];
+        windows.dedup();
+        let min_count = c.min_count.max(1);
+        DetectorParams {
+            bucket_ms,
+            window_buckets: w,
+            windows,
+            min_count,
+            p_value: c.p_value.clamp(1e-300, 0.5),
+            pending_p_value: 1e-3,
+            min_ratio: 1.5,
+            stay_ratio: 1.5,
+            stay_min_count: min_count.div_ceil(2),
+            resolve_after_ms: 30 * 60_000,
+            allowed_lateness_ms: 2 * 60_000,
+            warmup_ms: DAY_MS,
+            author_memory_ms: HOUR_MS,
+            relearn_after_ms: 12 * HOUR_MS,
+            level_half_life_ms: 3 * DAY_MS,
+            dispersion_half_life_ms: 7 * DAY_MS,
+            day_memory: 0.9,
+            week_memory: 0.75,
+            day_prior: 10.0,
+            week_prior: 20.0,
+            prior_count: 1.0,
+            prior_hours: 1.0,
+            dispersion_prior: 0.1,
+            dispersion_prior_weight: 20.0,
+            dispersion_min: 0.01,
+            dispersion_max: 2.0,
+            critical_ratio: 5.0,
+            incident_min_regions: 3,
+            max_samples: 5,
+            max_regions: 64,
+            utc_offset_ms: 7 * HOUR_MS,
+            profile_refresh_hours: 6,
+            outage_min_expected: 10.0,
+            max_catch_up_ms: 14 * DAY_MS,
+        }
+    }
+
+    fn learn(&self) -> Learn {
+        let half = |ms: i64| 0.5f64.powf(HOUR_MS as f64 / ms.max(HOUR_MS) as f64);
+        Learn {
+            buckets_per_hour: (HOUR_MS / self.bucket_ms) as f64,
+            delta_level: half(self.level_half_life_ms),
+            delta_disp: half(self.dispersion_half_life_ms),
+            rho_day: self.day_memory as f32,
+            rho_week: self.week_memory as f32,
+            k_day: self.day_prior as f32,
+            k_week: self.week_prior as f32,
+            prior_count: self.prior_count.max(1e-3),
+            prior_hours: self.prior_hours.max(1e-3),
+            phi_prior: self.dispersion_prior,
+            phi_prior_weight: self.dispersion_prior_weight,
+            phi_min: self.dispersion_min,
+            phi_max: self.dispersion_max,
+            min_hours_for_shape: 24.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    Pending,
+    Firing,
+    Resolved,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+/// A spike of complaints about one topic in one region (or province-wide).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// A hash of (topic, region, onset): stable across replays and restarts.
+    pub id: String,
+    /// The topic's index in `topics.toml`.
+    pub topic: u16,
+    /// The region's BPS code; [`JATENG`] (0) for the province-wide series.
+    pub region: u16,
+    pub state: AlertState,
+    pub severity: Severity,
+    /// Estimated onset (event time, ms).
+    pub started_at_ms: i64,
+    /// Event time at which it fired: the end of the bucket that fired it.
+    pub detected_at_ms: i64,
+    pub resolved_at_ms: Option<i64>,
+    /// Distinct complainants in the window, at the strongest evaluation so far.
+    pub observed: f64,
+    /// What the baseline expected in that window.
+    pub expected: f64,
+    pub window_seconds: u64,
+    /// `-log10` of the tail probability (strongest so far).
+    pub score: f64,
+    /// Ids of a few tweets by distinct authors in the spike, earliest first.
+    pub sample_tweet_ids: Vec<u64>,
+    /// For a province-wide alert: the regions that fired during it.
+    pub regions: Vec<u16>,
+    /// For a regional alert: the id of the province-wide incident it belongs to.
+    pub parent: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "alert", rename_all = "lowercase")]
+pub enum AlertEvent {
+    Fired(Alert),
+    Updated(Alert),
+    Resolved(Alert),
+}
+
+impl AlertEvent {
+    pub fn alert(&self) -> &Alert {
+        match self {
+            AlertEvent::Fired(a) | AlertEvent::Updated(a) | AlertEvent::Resolved(a) => a,
+        }
+    }
+}
+
+/// What [`Detector::observe`] did with a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Observation {
+    /// Counted in its bucket.
+    Counted,
+    /// Not a complaint, a retweet, or no (known) topic.
+    Ignored,
+    /// Its bucket was already closed: dropped, and counted in [`DetectorStats::late`].
+    Late,
+}
+
+/// Counters for telemetry; per-record failures are counted here, never logged.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DetectorStats {
+    /// Records given to `observe`.
+    pub records: u64,
+    /// Complaints counted (accepted into an open bucket).
+    pub counted: u64,
+    /// Not complaints, retweets, or without a topic.
+    pub ignored: u64,
+    /// Too late: their bucket was already closed.
+    pub late: u64,
+    /// Topic ids at or beyond `num_topics`.
+    pub unknown_topic: u64,
+    /// Regional entries dropped because `max_regions` was reached.
+    pub region_overflow: u64,
+    /// Entries dropped by a watermark jump beyond `max_catch_up`.
+    pub skipped: u64,
+    pub buckets_closed: u64,
+    pub outage_buckets: u64,
+    pub alerts_fired: u64,
+    /// (topic, region) series tracked.
+    pub keys: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    topic: u16,
+    region: u16,
+    author: u64,
+    created_at_ms: i64,
+    id: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Eval {
+    window: usize,
+    observed: u32,
+    expected: f64,
+    score: f64,
+}
+
+#[derive(Debug)]
+struct Firing {
+    alert: Alert,
+    onset: i64,
+    fired: i64,
+    /// Consecutive buckets below the stay level.
+    quiet: u32,
+    /// Fired in the bucket being closed: emit `Fired`.
+    new: bool,
+    /// Changed since last emitted: emit `Updated`.
+    dirty: bool,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Idle,
+    Pending { last: i64 },
+    Firing(Box<Firing>),
+}
+
+#[derive(Debug)]
+struct Key {
+    topic: u16,
+    region: u16,
+    /// Bucket of its first complaint.
+    first: i64,
+    ring_c: Box<[u32]>,
+    ring_mu: Box<[f32]>,
+    sum_c: Vec<u32>,
+    sum_mu: Vec<f64>,
+    /// New complainants in the bucket being closed.
+    fresh: u32,
+    /// Author → last bucket seen, pruned to `author_memory`.
+    seen: HashMap<u64, i64>,
+    /// Recent (bucket, tweet id) of new complainants, for samples.
+    samples: VecDeque<(i64, u64)>,
+    base: Baseline,
+    phase: Phase,
+    /// Last bucket in which learning was blocked by an alert.
+    blocked: i64,
+    /// Bucket in which its last alert resolved (onsets come after it).
+    last_resolved: i64,
+}
+
+impl Key {
+    fn is_firing(&self) -> bool {
+        matches!(self.phase, Phase::Firing(_))
+    }
+}
+
+/// The spike detector. One task owns it; see the module docs.
+pub struct Detector {
+    p: DetectorParams,
+    learn: Learn,
+    num_topics: usize,
+    fire_score: f64,
+    pending_score: f64,
+    /// Index of the main window in `p.windows`.
+    main_window: usize,
+    mask: i64,
+    ring_len: usize,
+    open: BTreeMap<i64, Vec<Entry>>,
+    spare: Vec<Vec<Entry>>,
+    /// The first bucket not yet closed.
+    next: Option<i64>,
+    /// The first bucket ever closed.
+    origin: Option<i64>,
+    keys: Vec<Key>,
+    index: HashMap<(u16, u16), usize>,
+    jateng: Vec<Option<usize>>,
+    regional: Vec<Vec<usize>>,
+    regions_seen: Vec<u16>,
+    global: Baseline,
+    outage: Vec<bool>,
+    /// The current run of buckets without any complaint, and what the
+    /// province expected in it.
+    empty_run: Option<i64>,
+    empty_run_expected: f64,
+    stats: DetectorStats,
+    events: Vec<(u16, u16, AlertEvent)>,
+    candidates: Vec<(i64, u64)>,
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The stable alert id: FNV-1a of (topic, region, onset).
+pub fn alert_id(topic: u16, region: u16, started_at_ms: i64) -> String {
+    let mut bytes = Vec::with_capacity(32);
+    bytes.extend_from_slice(b"kemala/spike/");
+    bytes.extend_from_slice(&topic.to_le_bytes());
+    bytes.extend_from_slice(&region.to_le_bytes());
+    bytes.extend_from_slice(&started_at_ms.to_le_bytes());
+    format!("{:016x}", stable_hash(&bytes))
+}
+
+impl Detector {
+    pub fn new(params: DetectorParams, num_topics: usize) -> Detector {
+        let mut p = params;
+        // The hour-of-week profile needs buckets that tile an hour.
+        if !(1000..=HOUR_MS).contains(&p.bucket_ms) || HOUR_MS % p.bucket_ms != 0 {
+            p.bucket_ms = 60_000;
+        }
+        p.windows.retain(|w| *w > 0);
+        p.windows.sort_unstable();
+        p.windows.dedup();
+        if p.windows.is_empty() {
+            p.windows.push(p.window_buckets.max(1));
+        }
+        p.window_buckets = p.window_buckets.max(1);
+        let max_window = (*p.windows.last().unwrap_or(&1)).max(p.window_buckets) as usize;
+        let ring_len = (max_window + 1).next_power_of_two();
+        let learn = p.learn();
+        let n = p.windows.len() as f64;
+        let flat = [1.0f32; HOW];
+        Detector {
+            fire_score: -(p.p_value / n).log10(),
+            pending_score: -p.pending_p_value.clamp(1e-300, 0.5).log10(),
+            main_window: p
+                .windows
+                .iter()
+                .position(|&w| w == p.window_buckets)
+                .unwrap_or(0),
+            mask: ring_len as i64 - 1,
+            ring_len,
+            global: Baseline::new(&flat, &learn),
+            learn,
+            num_topics,
+            open: BTreeMap::new(),
+            spare: Vec::new(),
+            next: None,
+            origin: None,
+            keys: Vec::new(),
+            index: HashMap::new(),
+            jateng: vec![None; num_topics],
+            regional: vec![Vec::new(); num_topics],
+            regions_seen: Vec::new(),
+            outage: vec![false; ring_len],
+            empty_run: None,
+            empty_run_expected: 0.0,
+            stats: DetectorStats::default(),
+            events: Vec::new(),
+            candidates: Vec::new(),
+            p,
+        }
+    }
+
+    pub fn params(&self) -> &DetectorParams {
+        &self.p
+    }
+
+    pub fn stats(&self) -> DetectorStats {
+        DetectorStats {
+            keys: self.keys.len(),
+            ..self.stats.clone()
+        }
+    }
+
+    /// The event time up to which buckets are closed (exclusive), if any.
+    pub fn closed_until_ms(&self) -> Option<i64> {
+        self.next.map(|b| b * self.p.bucket_ms)
+    }
+
+    /// Counts one record. Only complaints that are not retweets and carry a
+    /// topic matter; a record whose bucket is closed is counted as late.
+    ///
+    /// The answer lets the engine remember which records were too late: a
+    /// rebuild that replays only the others, in any order, reaches exactly
+    /// the live state.
+    pub fn observe(&mut self, r: &Record) -> Observation {
+        self.stats.records += 1;
+        if !r.is_complaint || r.retweet_of.is_some() || r.topics.is_empty() {
+            self.stats.ignored += 1;
+            return Observation::Ignored;
+        }
+        let bucket = r.created_at_ms.div_euclid(self.p.bucket_ms);
+        if self.next.is_some_and(|next| bucket < next) {
+            self.stats.late += 1;
+            return Observation::Late;
+        }
+        let region = if r.region.is_known() {
+            r.region.0
+        } else {
+            JATENG
+        };
+        let spare = &mut self.spare;
+        let entries = self
+            .open
+            .entry(bucket)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
+        let mut any = false;
+        for (i, t) in r.topics.iter().enumerate() {
+            if t.0 as usize >= self.num_topics {
+                self.stats.unknown_topic += 1;
+                continue;
+            }
+            if r.topics[..i].contains(t) {
+                continue;
+            }
+            any = true;
+            let e = Entry {
+                topic: t.0,
+                region: JATENG,
+                author: r.author,
+                created_at_ms: r.created_at_ms,
+                id: r.id,
+            };
+            entries.push(e);
+            if region != JATENG {
+                entries.push(Entry { region, ..e });
+            }
+        }
+        if any {
+            self.stats.counted += 1;
+            Observation::Counted
+        } else {
+            self.stats.ignored += 1;
+            Observation::Ignored
+        }
+    }
+
+    /// Closes every bucket that ends at least `allowed_lateness` before the
+    /// watermark, in order, and appends the lifecycle events they cause.
+    pub fn advance(&mut self, watermark_ms: i64, out: &mut Vec<AlertEvent>) {
+        let limit = watermark_ms
+            .saturating_sub(self.p.allowed_lateness_ms)
+            .div_euclid(self.p.bucket_ms);
+        let mut next = match self.next {
+            Some(n) => n,
+            None => match self.open.keys().next() {
+                Some(&first) if first < limit => first,
+                _ => return,
+            },
+        };
+        let max_gap = (self.p.max_catch_up_ms / self.p.bucket_ms).max(self.ring_len as i64);
+        if limit - next > max_gap {
+            let skip_to = limit - max_gap;
+            while let Some(entry) = self.open.first_entry() {
+                if *entry.key() >= skip_to {
+                    break;
+                }
+                let v = entry.remove();
+                self.stats.skipped += v.len() as u64;
+            }
+            next = skip_to;
+            self.forget_windows();
+        }
+        while next < limit {
+            self.close(next, out);
+            next += 1;
+        }
+        self.next = Some(next);
+    }
+
+    /// After a watermark jump: the windows would span the gap, so they
+    /// restart empty, and the buckets of the jump are not learned.
+    fn forget_windows(&mut self) {
+        for key in &mut self.keys {
+            key.ring_c.fill(0);
+            key.ring_mu.fill(0.0);
+            key.sum_c.fill(0);
+            key.sum_mu.fill(0.0);
+        }
+        self.outage.fill(true);
+    }
+
+    /// The alerts firing now, ordered by topic and region.
+    pub fn firing(&self) -> Vec<Alert> {
+        let mut v: Vec<Alert> = self
+            .keys
+            .iter()
+            .filter_map(|k| match &k.phase {
+                Phase::Firing(f) => Some(f.alert.clone()),
+                _ => None,
+            })
+            .collect();
+        v.sort_by_key(|a| (a.topic, a.region));
+        v
+    }
+
+    /// Keys that are elevated but not (yet) significant, as
+    /// `(topic, region)`; their learning is frozen.
+    pub fn pending(&self) -> Vec<(u16, u16)> {
+        let mut v: Vec<(u16, u16)> = self
+            .keys
+            .iter()
+            .filter(|k| matches!(k.phase, Phase::Pending { .. }))
+            .map(|k| (k.topic, k.region))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// What the baseline expects for a series at an event time, in distinct
+    /// complainants per hour (for display next to an alert, and for tests).
+    /// `None` for a series never seen.
+    pub fn expected_per_hour(&self, topic: u16, region: u16, at_ms: i64) -> Option<f64> {
+        let k = *self.index.get(&(topic, region))?;
+        let (slot, frac) = self.slot_of(at_ms.div_euclid(self.p.bucket_ms));
+        let base = &self.keys[k].base;
+        Some(base.rate * base.factor(slot, frac) as f64)
+    }
+
+    /// An estimate of the heap and inline memory the detector holds.
+    pub fn approx_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let nw = self.p.windows.len();
+        let mut total = size_of::<Self>()
+            + self.keys.capacity() * size_of::<Key>()
+            + self.index.capacity() * (size_of::<(u16, u16)>() + size_of::<usize>() + 1)
+            + self.outage.len()
+            + self.regions_seen.capacity() * 2
+            + Baseline::heap_bytes();
+        for k in &self.keys {
+            total += self.ring_len * (size_of::<u32>() + size_of::<f32>())
+                + nw * (size_of::<u32>() + size_of::<f64>())
+                + k.seen.capacity() * (size_of::<u64>() + size_of::<i64>() + 1)
+                + k.samples.capacity() * size_of::<(i64, u64)>()
+                + Baseline::heap_bytes();
+            if let Phase::Firing(f) = &k.phase {
+                total += size_of::<Firing>()
+                    + f.alert.id.capacity()
+                    + f.alert.sample_tweet_ids.capacity() * 8
+                    + f.alert.regions.capacity() * 2
+                    + f.alert.parent.as_ref().map_or(0, |s| s.capacity());
+            }
+        }
+        for v in self.open.values().chain(self.spare.iter()) {
+            total += v.capacity() * size_of::<Entry>() + 48;
+        }
+        total
+    }
+
+    // ---- closing a bucket -------------------------------------------------
+
+    fn close(&mut self, now: i64, out: &mut Vec<AlertEvent>) {
+        self.stats.buckets_closed += 1;
+        if self.origin.is_none() {
+            self.origin = Some(now);
+        }
+        let mut entries = self.open.remove(&now).unwrap_or_default();
+        let (slot, frac) = self.slot_of(now);
+        let global_mu =
+            self.global.rate * self.global.factor(slot, frac) as f64 / self.learn.buckets_per_hour;
+        self.outage[(now & self.mask) as usize] = false;
+        if entries.is_empty() {
+            let start = *self.empty_run.get_or_insert(now);
+            self.empty_run_expected += global_mu;
+            if self.empty_run_expected >= self.p.outage_min_expected {
+                // Silence where the province expected this much is a feed
+                // outage: none of it is learned (learning lags, so the start
+                // of the run is still unlearned).
+                for b in start.max(now - self.ring_len as i64 + 1)..=now {
+                    let pos = (b & self.mask) as usize;
+                    if !self.outage[pos] {
+                        self.stats.outage_buckets += 1;
+                    }
+                    self.outage[pos] = true;
+                }
+                // The silence stays an outage until a complaint arrives.
+                self.empty_run = Some(now);
+            }
+        } else {
+            self.empty_run = None;
+            self.empty_run_expected = 0.0;
+        }
+
+        entries.sort_unstable_by_key(|e| (e.topic, e.region, e.author, e.created_at_ms, e.id));
+        let mut i = 0;
+        while i < entries.len() {
+            let (topic, region) = (entries[i].topic, entries[i].region);
+            let mut j = i + 1;
+            while j < entries.len() && entries[j].topic == topic && entries[j].region == region {
+                j += 1;
+            }
+            match self.key_for(topic, region, now) {
+                Some(k) => self.count_group(k, &entries[i..j], now),
+                None => self.stats.region_overflow += (j - i) as u64,
+            }
+            i = j;
+        }
+        entries.clear();
+        self.spare.push(entries);
+
+        for k in 0..self.keys.len() {
+            self.step_key(k, now, slot, frac);
+        }
+        self.incidents(now);
+        self.finish_bucket(now);
+        self.learn_lagged(now);
+
+        self.events.sort_by_key(|(t, r, _)| (*t, *r));
+        out.extend(self.events.drain(..).map(|(_, _, e)| e));
+    }
+
+    fn key_for(&mut self, topic: u16, region: u16, now: i64) -> Option<usize> {
+        if let Some(&k) = self.index.get(&(topic, region)) {
+            return Some(k);
+        }
+        if region != JATENG && !self.regions_seen.contains(&region) {
+            if self.regions_seen.len() >= self.p.max_regions {
+                return None;
+            }
+            self.regions_seen.push(region);
+        }
+        // Entries are sorted, so the province-wide key of a topic exists
+        // before any of its regional keys.
+        let parent_prof = if region == JATENG {
+            *self.global.prof
+        } else {
+            let j = self.jateng[topic as usize]?;
+            *self.keys[j].base.prof
+        };
+        let nw = self.p.windows.len();
+        let k = self.keys.len();
+        self.keys.push(Key {
+            topic,
+            region,
+            first: now,
+            ring_c: vec![0; self.ring_len].into_boxed_slice(),
+            ring_mu: vec![0.0; self.ring_len].into_boxed_slice(),
+            sum_c: vec![0; nw],
+            sum_mu: vec![0.0; nw],
+            fresh: 0,
+            seen: HashMap::new(),
+            samples: VecDeque::new(),
+            base: Baseline::new(&parent_prof, &self.learn),
+            phase: Phase::Idle,
+            blocked: i64::MIN,
+            last_resolved: i64::MIN,
+        });
+        self.index.insert((topic, region), k);
+        if region == JATENG {
+            self.jateng[topic as usize] = Some(k);
+        } else {
+            self.regional[topic as usize].push(k);
+        }
+        Some(k)
+    }
+
+    /// Counts the new complainants of one key in the bucket being closed.
+    fn count_group(&mut self, k: usize, group: &[Entry], now: i64) {
+        let memory = (self.p.author_memory_ms / self.p.bucket_ms).max(1);
+        let cap = 4 * self.p.max_samples.max(1);
+        let key = &mut self.keys[k];
+        self.candidates.clear();
+        let mut a = 0;
+        while a < group.len() {
+            let first = group[a];
+            let mut b = a + 1;
+            while b < group.len() && group[b].author == first.author {
+                b += 1;
+            }
+            let is_new = match key.seen.insert(first.author, now) {
+                Some(prev) => now - prev >= memory,
+                None => true,
+            };
+            if is_new {
+                key.fresh += 1;
+                self.candidates.push((first.created_at_ms, first.id));
+            }
+            a = b;
+        }
+        self.candidates.sort_unstable();
+        for &(_, id) in &self.candidates {
+            key.samples.push_back((now, id));
+            if key.samples.len() > cap {
+                key.samples.pop_front();
+            }
+        }
+    }
+
+    fn armed(&self, key: &Key, now: i64) -> bool {
+        let warm = (self.p.warmup_ms / self.p.bucket_ms).max(self.ring_len as i64);
+        now - key.first >= warm && self.origin.is_some_and(|o| now - o >= warm)
+    }
+
+    /// Pushes the bucket into a key's windows and runs its state machine.
+    fn step_key(&mut self, k: usize, now: i64, slot: usize, frac: f32) {
+        let armed = self.armed(&self.keys[k], now);
+        let learn = &self.learn;
+        let p = &self.p;
+        let key = &mut self.keys[k];
+        let c = std::mem::take(&mut key.fresh);
+        let mu =
+            (key.base.rate * key.base.factor(slot, frac) as f64 / learn.buckets_per_hour) as f32;
+        for (wi, &w) in p.windows.iter().enumerate() {
+            let old = ((now - w as i64) & self.mask) as usize;
+            key.sum_c[wi] -= key.ring_c[old];
+            key.sum_mu[wi] -= key.ring_mu[old] as f64;
+        }
+        let pos = (now & self.mask) as usize;
+        key.ring_c[pos] = c;
+        key.ring_mu[pos] = mu;
+        for wi in 0..p.windows.len() {
+            key.sum_c[wi] += c;
+            key.sum_mu[wi] += mu as f64;
+        }
+
+        let mut best: Option<Eval> = None;
+        if armed {
+            let r = key.base.nb_size(learn);
+            for (wi, (&s, &m)) in key.sum_c.iter().zip(&key.sum_mu).enumerate() {
+                // A window that still holds a resolved alert's buckets would
+                // fire it again: only windows wholly after it count.
+                let clean = now - p.windows[wi] as i64 >= key.last_resolved;
+                let m = m.max(0.0);
+                if clean && s >= p.min_count && s as f64 >= p.min_ratio * m {
+                    let score = stats::nb_upper_tail_score(s, m, r);
+                    if best.is_none_or(|b| score > b.score) {
+                        best = Some(Eval {
+                            window: wi,
+                            observed: s,
+                            expected: m,
+                            score,
+                        });
+                    }
+                }
+            }
+        }
+        let score = best.map_or(0.0, |b| b.score);
+        if !key.is_firing() && score >= self.fire_score {
+            if let Some(eval) = best {
+                self.fire(k, now, eval, None);
+            }
+            return;
+        }
+        match &mut key.phase {
+            Phase::Idle => {
+                if score >= self.pending_score {
+                    key.phase = Phase::Pending { last: now };
+                    key.blocked = now;
+                }
+            }
+            Phase::Pending { last } => {
+                if score >= self.pending_score {
+                    *last = now;
+                } else if now - *last >= p.window_buckets as i64 {
+                    key.phase = Phase::Idle;
+                }
+                key.blocked = now;
+            }
+            Phase::Firing(f) => {
+                if let Some(eval) = best.filter(|e| e.score > f.alert.score) {
+                    let a = &mut f.alert;
+                    a.observed = eval.observed as f64;
+                    a.expected = round3(eval.expected);
+                    a.window_seconds = (p.windows[eval.window] as i64 * p.bucket_ms / 1000) as u64;
+                    a.score = round3(eval.score);
+                    let sev = severity(p, a);
+                    if sev > a.severity {
+                        a.severity = sev;
+                        f.dirty = true;
+                    }
+                }
+                let wi = self.main_window;
+                let s = key.sum_c[wi] as f64;
+                let stay = (p.stay_min_count as f64).max(p.stay_ratio * key.sum_mu[wi]);
+                f.quiet = if s >= stay { 0 } else { f.quiet + 1 };
+                if f.alert.sample_tweet_ids.len() < p.max_samples {
+                    for &(b, id) in &key.samples {
+                        let ids = &mut f.alert.sample_tweet_ids;
+                        if b >= f.onset && ids.len() < p.max_samples && !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                }
+                if now - f.fired < p.relearn_after_ms / p.bucket_ms {
+                    key.blocked = now;
+                }
+            }
+        }
+    }
+
+    /// The onset: the bucket from which the cumulative excess over the
+    /// baseline (less half the observed excess rate) is largest.
+    fn onset(&self, key: &Key, now: i64, eval: Eval) -> i64 {
+        let w = self.p.windows[eval.window] as f64;
+        let half_excess = 0.5 * ((eval.observed as f64 - eval.expected) / w).max(0.0);
+        let span = (now - key.first).min(self.ring_len as i64 - 2).max(0);
+        let (mut cum, mut best, mut arg) = (0.0, f64::NEG_INFINITY, now);
+        for back in 0..=span {
+            let j = now - back;
+            let pos = (j & self.mask) as usize;
+            cum += key.ring_c[pos] as f64 - (key.ring_mu[pos] as f64 + half_excess);
+            if cum > best {
+                best = cum;
+                arg = j;
+            }
+        }
+        arg.max(key.last_resolved + 1).max(key.first)
+    }
+
+    fn fire(&mut self, k: usize, now: i64, eval: Eval, onset: Option<i64>) {
+        let p = &self.p;
+        let key = &self.keys[k];
+        let onset = onset
+            .unwrap_or_else(|| self.onset(key, now, eval))
+            .max(key.last_resolved.saturating_add(1));
+        let started = onset * p.bucket_ms;
+        let mut alert = Alert {
+            id: alert_id(key.topic, key.region, started),
+            topic: key.topic,
+            region: key.region,
+            state: AlertState::Firing,
+            severity: Severity::Warning,
+            started_at_ms: started,
+            detected_at_ms: (now + 1) * p.bucket_ms,
+            resolved_at_ms: None,
+            observed: eval.observed as f64,
+            expected: round3(eval.expected),
+            window_seconds: (p.windows[eval.window] as i64 * p.bucket_ms / 1000) as u64,
+            score: round3(eval.score),
+            sample_tweet_ids: key
+                .samples
+                .iter()
+                .filter(|(b, _)| *b >= onset)
+                .take(p.max_samples)
+                .map(|(_, id)| *id)
+                .collect(),
+            regions: Vec::new(),
+            parent: None,
+        };
+        alert.severity = severity(p, &alert);
+        self.stats.alerts_fired += 1;
+        self.keys[k].phase = Phase::Firing(Box::new(Firing {
+            alert,
+            onset,
+            fired: now,
+            quiet: 0,
+            new: true,
+            dirty: false,
+        }));
+        self.keys[k].blocked = now;
+    }
+
+    /// Links regional alerts to their topic's province-wide incident.
+    fn incidents(&mut self, now: i64) {
+        let min_regions = self.p.incident_min_regions.max(1);
+        for t in 0..self.num_topics {
+            let Some(j) = self.jateng[t] else { continue };
+            let children: Vec<usize> = self.regional[t]
+                .iter()
+                .copied()
+                .filter(|&c| self.keys[c].is_firing())
+                .collect();
+            if !self.keys[j].is_firing()
+                && children.len() >= min_regions
+                && self.armed(&self.keys[j], now)
+            {
+                let onset = children
+                    .iter()
+                    .filter_map(|&c| match &self.keys[c].phase {
+                        Phase::Firing(f) => Some(f.onset),
+                        _ => None,
+                    })
+                    .min()
+                    .unwrap_or(now);
+                let key = &self.keys[j];
+                let wi = self.main_window;
+                let (s, m) = (key.sum_c[wi], key.sum_mu[wi].max(0.0));
+                let eval = Eval {
+                    window: wi,
+                    observed: s,
+                    expected: m,
+                    score: stats::nb_upper_tail_score(s, m, key.base.nb_size(&self.learn)),
+                };
+                self.fire(j, now, eval, Some(onset));
+            }
+            let child_regions: Vec<u16> = children.iter().map(|&c| self.keys[c].region).collect();
+            let Phase::Firing(parent) = &mut self.keys[j].phase else {
+                continue;
+            };
+            if !children.is_empty() {
+                parent.quiet = 0;
+            }
+            for region in child_regions {
+                if let Err(at) = parent.alert.regions.binary_search(&region) {
+                    parent.alert.regions.insert(at, region);
+                    parent.dirty = true;
+                }
+            }
+            let sev = severity(&self.p, &parent.alert);
+            if sev > parent.alert.severity {
+                parent.alert.severity = sev;
+                parent.dirty = true;
+            }
+            let parent_id = parent.alert.id.clone();
+            for &c in &children {
+                if let Phase::Firing(child) = &mut self.keys[c].phase {
+                    if child.alert.parent.as_deref() != Some(parent_id.as_str()) {
+                        child.alert.parent = Some(parent_id.clone());
+                        child.dirty = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resolves quiet alerts and queues this bucket's events.
+    fn finish_bucket(&mut self, now: i64) {
+        let resolve = (self.p.resolve_after_ms / self.p.bucket_ms).max(1) as u32;
+        let end = (now + 1) * self.p.bucket_ms;
+        for key in &mut self.keys {
+            let Phase::Firing(f) = &mut key.phase else {
+                continue;
+            };
+            if f.quiet >= resolve {
+                let mut alert = std::mem::replace(&mut f.alert, placeholder());
+                alert.state = AlertState::Resolved;
+                alert.resolved_at_ms = Some(end);
+                self.events
+                    .push((key.topic, key.region, AlertEvent::Resolved(alert)));
+                key.phase = Phase::Idle;
+                key.last_resolved = now;
+            } else if f.new {
+                f.new = false;
+                f.dirty = false;
+                self.events
+                    .push((key.topic, key.region, AlertEvent::Fired(f.alert.clone())));
+            } else if f.dirty {
+                f.dirty = false;
+                self.events
+                    .push((key.topic, key.region, AlertEvent::Updated(f.alert.clone())));
+            }
+        }
+    }
+
+    // ---- learning ---------------------------------------------------------
+
+    /// Learns the bucket one window back, if no alert touched it since, and
+    /// closes the hour when that bucket ends one.
+    fn learn_lagged(&mut self, now: i64) {
+        let j = now - self.p.window_buckets as i64;
+        let Some(origin) = self.origin else { return };
+        if j < origin {
+            return;
+        }
+        let (slot, frac) = self.slot_of(j);
+        let pos = (j & self.mask) as usize;
+        let outage = self.outage[pos];
+        if !outage {
+            let total: u32 = self
+                .jateng
+                .iter()
+                .flatten()
+                .map(|&k| self.keys[k].ring_c[pos])
+                .sum();
+            let f = self.global.factor(slot, frac);
+            self.global.learn_bucket(total, f, &self.learn);
+            for key in &mut self.keys {
+                if j >= key.first && key.blocked < j {
+                    let f = key.base.factor(slot, frac);
+                    key.base.learn_bucket(key.ring_c[pos], f, &self.learn);
+                }
+            }
+        }
+        let end = (j + 1) * self.p.bucket_ms + self.p.utc_offset_ms;
+        if end.rem_euclid(HOUR_MS) != 0 {
+            return;
+        }
+        let hour_slot = (((j * self.p.bucket_ms + self.p.utc_offset_ms).div_euclid(HOUR_MS) + 72)
+            .rem_euclid(HOW as i64)) as usize;
+        let warm = (self.p.warmup_ms / self.p.bucket_ms).max(1);
+        self.global
+            .close_hour(hour_slot, j - origin >= warm, &self.learn);
+        let memory = (self.p.author_memory_ms / self.p.bucket_ms).max(1);
+        for key in &mut self.keys {
+            let robust = j - key.first >= warm;
+            key.base.close_hour(hour_slot, robust, &self.learn);
+            key.seen.retain(|_, last| now - *last < memory);
+            // Recompute the window sums of expectations so float error cannot drift.
+            for (wi, &w) in self.p.windows.iter().enumerate() {
+                key.sum_mu[wi] = (0..w as i64)
+                    .map(|b| key.ring_mu[((now - b) & self.mask) as usize] as f64)
+                    .sum();
+            }
+        }
+        let hour_abs = end.div_euclid(HOUR_MS);
+        if hour_abs % self.p.profile_refresh_hours.max(1) as i64 == 0 {
+            let flat = [1.0f32; HOW];
+            self.global.refresh(&flat, &self.learn);
+            // Province-wide keys first: they are the regional keys' parents.
+            for pass in [true, false] {
+                for k in 0..self.keys.len() {
+                    if (self.keys[k].region == JATENG) != pass {
+                        continue;
+                    }
+                    let parent = self.parent_prof(k).copied().unwrap_or(flat);
+                    self.keys[k].base.refresh(&parent, &self.learn);
+                }
+            }
+        }
+    }
+
+    fn parent_prof(&self, k: usize) -> Option<&[f32; HOW]> {
+        let key = &self.keys[k];
+        if key.region == JATENG {
+            Some(&self.global.prof)
+        } else {
+            self.jateng[key.topic as usize].map(|j| &*self.keys[j].base.prof)
+        }
+    }
+
+    /// Hour-of-week slot (Monday 00:00 local = 0) and the interpolation
+    /// fraction toward the next slot, at the middle of a bucket.
+    fn slot_of(&self, bucket: i64) -> (usize, f32) {
+        let mid = bucket * self.p.bucket_ms + self.p.bucket_ms / 2 + self.p.utc_offset_ms;
+        let x = mid as f64 / HOUR_MS as f64 - 0.5;
+        let i = x.floor();
+        let slot = ((i as i64 + 72).rem_euclid(HOW as i64)) as usize;
+        (slot, (x - i) as f32)
+    }
+}
+
+fn severity(p: &DetectorParams, a: &Alert) -> Severity {
+    let strong =
+        a.observed >= p.critical_ratio * a.expected && a.observed >= 3.0 * p.min_count as f64;
+    let wide = a.region == JATENG && a.regions.len() >= p.incident_min_regions.max(1);
+    if strong || wide {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
+}
+
+fn placeholder() -> Alert {
+    Alert {
+        id: String::new(),
+        topic: 0,
+        region: 0,
+        state: AlertState::Resolved,
+        severity: Severity::Warning,
+        started_at_ms: 0,
+        detected_at_ms: 0,
+        resolved_at_ms: None,
+        observed: 0.0,
+        expected: 0.0,
+        window_seconds: 0,
+        score: 0.0,
+        sample_tweet_ids: Vec::new(),
+        regions: Vec::new(),
+        parent: None,
+    }
+}

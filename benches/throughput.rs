@@ -94,7 +94,7 @@ fn main() {
             .collect();
         per_tweet_us(enriched.len(), || {
             for (e, t) in &enriched {
-                writer.add(e, t).unwrap();
+                writer.add(e, t, false).unwrap();
             }
             writer
                 .commit(&kemala::index::CommitPayload::default())

@@ -30,6 +30,10 @@ use crate::source::kafka::{self, DeadLetter, DeadLetterProducer, Input, RawMessa
 use crate::telemetry::Metrics;
 use crate::track::Trackers;
 
+/// How far ahead of the wall clock a tweet's `created_at` may be and still
+/// move event time forward.
+const MAX_FUTURE_MS: i64 = 3_600_000;
+
 /// Counters the rest of the engine (status, demo throttling, tests) reads.
 #[derive(Default)]
 pub struct Progress {
@@ -138,9 +142,11 @@ impl Engine {
 
         let enricher = {
             let c = config.clone();
-            tokio::task::spawn_blocking(move || Enricher::build(&c))
-                .await
-                .context("building the enricher")?
+            Arc::new(
+                tokio::task::spawn_blocking(move || Enricher::build(&c))
+                    .await
+                    .context("building the enricher")?,
+            )
         };
         let writer = Writer::new(&index, config.engine.index.writer_memory_mib)?;
         let dlq = DeadLetterProducer::new(k, &bootstrap)?;
@@ -153,6 +159,7 @@ impl Engine {
         let (alerts, dispatcher) = alerting(&config, &metrics)?;
         let trackers = Arc::new(Trackers::new(
             config.clone(),
+            enricher.clone(),
             alerts.clone(),
             metrics.clone(),
         ));
@@ -162,7 +169,7 @@ impl Engine {
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 let started = Instant::now();
                 let records = idx.records_since(wm.saturating_sub(t.rebuild_horizon_ms()))?;
-                t.feed(&records, wm);
+                t.rebuild(&records, wm);
                 t.refresh_gauges(wm);
                 tracing::info!(records = records.len(), elapsed = ?started.elapsed(), "state rebuilt from the index");
                 Ok(())
@@ -295,7 +302,7 @@ impl Engine {
 
 /// The pipeline thread's state: it alone owns the index writer.
 struct Pipeline {
-    enricher: Enricher,
+    enricher: Arc<Enricher>,
     writer: Writer,
     dlq: DeadLetterProducer,
     metrics: Arc<Metrics>,
@@ -355,6 +362,8 @@ impl Pipeline {
         let mut complaints: BTreeMap<(u16, u16), u64> = BTreeMap::new();
         let mut langs: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut records = Vec::new();
+        let mut future = 0u64;
+        let now_ms = chrono::Utc::now().timestamp_millis();
         let n = batch.len() as u64;
         for m in batch {
             let next = self
@@ -388,10 +397,22 @@ impl Pipeline {
                         continue;
                     }
                     let e = self.enricher.enrich(tweet, &mut tokens);
-                    self.writer.add(&e, &tokens)?;
-                    records.push(e.record());
+                    let record = e.record();
+                    let late = self.trackers.observe(&record);
+                    self.writer.add(&e, &tokens, late)?;
+                    if e.is_complaint && !e.topics.is_empty() {
+                        self.trackers
+                            .remember_terms(e.tweet.id, crate::track::content_terms(&tokens));
+                    }
+                    records.push(record);
                     indexed += 1;
-                    self.watermark_ms = self.watermark_ms.max(e.tweet.created_at_ms);
+                    // A timestamp far in the future is a broken clock, not event
+                    // time: it would skip the detector's buckets ahead.
+                    if e.tweet.created_at_ms <= now_ms + MAX_FUTURE_MS {
+                        self.watermark_ms = self.watermark_ms.max(e.tweet.created_at_ms);
+                    } else {
+                        future += 1;
+                    }
                     *langs.entry(e.lang.code()).or_default() += 1;
                     if e.is_complaint {
                         for t in &e.topics {
@@ -403,6 +424,7 @@ impl Pipeline {
         }
         self.trackers.feed(&records, self.watermark_ms);
         let m = &self.metrics;
+        m.future_timestamps.inc_by(future);
         m.messages.with_label_values(&["indexed"]).inc_by(indexed);
         m.messages
             .with_label_values(&["duplicate"])

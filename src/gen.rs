@@ -139,10 +139,11 @@ impl Default for GenOptions {
 }
 
 impl GenOptions {
-    /// As [`Default`], but with bursts early enough to show in the first
-    /// minutes of a demo: a 12× flood in Kab. Demak from 30 min to 2 h of
-    /// event time, and a smaller 10× illegal-fees burst in Kab. Brebes from
-    /// 1 h 15 min to 2 h 15 min (a rarer topic, so fewer tweets).
+    /// As [`Default`], but with bursts placed for the demo: right after the
+    /// spike detector's 24-hour warm-up, so they show within the demo's
+    /// first seconds of ingest: a 12× flood in Kab. Demak from 30 h to 32 h
+    /// of event time, and a smaller 10× illegal-fees burst in Kab. Brebes
+    /// from 32 h to 33 h 30 min (a rarer topic, so fewer tweets).
     pub fn demo() -> Self {
         let mut o = GenOptions::default();
         let start = o.start_ms;
@@ -150,15 +151,15 @@ impl GenOptions {
             Burst {
                 topic: "flood".into(),
                 region_code: 3321,
-                start_ms: start + 30 * MINUTE_MS,
-                duration_ms: 90 * MINUTE_MS,
+                start_ms: start + 30 * HOUR_MS,
+                duration_ms: 120 * MINUTE_MS,
                 multiplier: 12.0,
             },
             Burst {
                 topic: "illegal_fees".into(),
                 region_code: 3329,
-                start_ms: start + 75 * MINUTE_MS,
-                duration_ms: 60 * MINUTE_MS,
+                start_ms: start + 32 * HOUR_MS,
+                duration_ms: 90 * MINUTE_MS,
                 multiplier: 10.0,
             },
         ];
@@ -4091,7 +4092,7 @@ mod tests {
     }
 
     #[test]
-    fn the_demo_bursts_are_early_and_all_bursts_resolve() {
+    fn the_demo_bursts_follow_the_detectors_warm_up() {
         let c = config();
         let g = Generator::new(&c, GenOptions::demo());
         assert_eq!(
@@ -4100,10 +4101,13 @@ mod tests {
             "both demo bursts must name a configured topic and region"
         );
         let start = GenOptions::demo().start_ms;
+        // The detector learns for 24 hours of event time before a key may
+        // fire; the demo's bursts come after that, early in day two.
         assert!(g
             .bursts
             .iter()
-            .all(|b| b.start_ms < (start + 2 * HOUR_MS) as f64));
+            .all(|b| b.start_ms > (start + 26 * HOUR_MS) as f64
+                && b.start_ms < (start + 36 * HOUR_MS) as f64));
         let g = Generator::new(&c, GenOptions::default());
         assert_eq!(g.bursts.len(), 1);
     }

@@ -7,6 +7,7 @@ pub mod alert;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod enrich;
 pub mod gen;
 pub mod http;

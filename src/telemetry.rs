@@ -46,6 +46,8 @@ pub struct Metrics {
     pub latency_data_errors: IntCounterVec,
     pub latency_evicted: IntCounter,
     pub state_bytes: IntGaugeVec,
+    pub detect_late: IntCounter,
+    pub future_timestamps: IntCounter,
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -214,6 +216,22 @@ impl Metrics {
             state_bytes: reg(
                 &r,
                 IntGaugeVec::new(Opts::new("kemala_state_bytes", "Approximate memory of in-memory state, by component."), &["component"]).unwrap(),
+            ),
+            detect_late: reg(
+                &r,
+                IntCounter::new(
+                    "kemala_detect_late_total",
+                    "Complaints that arrived after the spike detector closed their minute.",
+                )
+                .unwrap(),
+            ),
+            future_timestamps: reg(
+                &r,
+                IntCounter::new(
+                    "kemala_future_timestamps_total",
+                    "Tweets dated more than an hour ahead of the clock; indexed, but they do not move event time.",
+                )
+                .unwrap(),
             ),
             registry: r,
         };

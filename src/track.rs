@@ -1,6 +1,6 @@
-//! The stateful stages: the latency tracker and (when wired) the spike
-//! detector, fed with the records of indexed tweets, and the mapping of
-//! their events to metrics and alerts.
+//! The stateful stages: the spike detector and the latency tracker, fed with
+//! the records of indexed tweets, and the mapping of their events to metrics
+//! and alerts.
 //!
 //! Both state machines are pure and run on event time. They are fed by the
 //! pipeline thread after each batch, and rebuilt on start by replaying the
@@ -8,32 +8,113 @@
 //! what the index holds (and a crash loses nothing the index kept). HTTP
 //! reads them under a short lock, never across an await.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::alert::{AlertKind, AlertState, AlertStore, StoredAlert};
 use crate::config::Config;
+use crate::detect::{AlertEvent, Detector, DetectorParams, Observation, Severity};
+use crate::enrich::Enricher;
 use crate::latency::{LatencyEvent, Tracker};
-use crate::model::Record;
+use crate::model::{Record, RegionCode, TopicId};
 use crate::telemetry::Metrics;
+
+/// How many recent complaints keep their terms, for an alert's `top_terms`.
+const RECENT_TERMS: usize = 100_000;
+
+#[derive(Default)]
+struct RecentTerms {
+    by_id: HashMap<u64, Vec<String>>,
+    order: VecDeque<u64>,
+}
 
 pub struct Trackers {
     pub latency: Arc<Mutex<Tracker>>,
+    pub detector: Mutex<Detector>,
+    terms: Mutex<RecentTerms>,
+    enricher: Arc<Enricher>,
     alerts: Arc<AlertStore>,
     metrics: Arc<Metrics>,
     config: Arc<Config>,
 }
 
 impl Trackers {
-    pub fn new(config: Arc<Config>, alerts: Arc<AlertStore>, metrics: Arc<Metrics>) -> Trackers {
+    pub fn new(
+        config: Arc<Config>,
+        enricher: Arc<Enricher>,
+        alerts: Arc<AlertStore>,
+        metrics: Arc<Metrics>,
+    ) -> Trackers {
         Trackers {
             latency: Arc::new(Mutex::new(Tracker::new(
                 &config.engine.latency,
                 &config.agencies,
             ))),
+            detector: Mutex::new(Detector::new(
+                DetectorParams::from_config(&config.engine.detect),
+                config.topics.len(),
+            )),
+            terms: Mutex::new(RecentTerms::default()),
+            enricher,
             alerts,
             metrics,
             config,
         }
+    }
+
+    /// Counts a record in the detector; true when it came too late to count
+    /// (its bucket was closed). The index keeps that flag for rebuilds.
+    pub fn observe(&self, r: &Record) -> bool {
+        let late = self
+            .detector
+            .lock()
+            .map(|mut d| d.observe(r) == Observation::Late)
+            .unwrap_or(false);
+        if late {
+            self.metrics.detect_late.inc();
+        }
+        late
+    }
+
+    /// Remembers a complaint's content terms, for `top_terms`.
+    pub fn remember_terms(&self, id: u64, terms: Vec<String>) {
+        let Ok(mut t) = self.terms.lock() else { return };
+        if t.by_id.insert(id, terms).is_none() {
+            t.order.push_back(id);
+        }
+        while t.order.len() > RECENT_TERMS {
+            if let Some(old) = t.order.pop_front() {
+                t.by_id.remove(&old);
+            }
+        }
+    }
+
+    fn top_terms(&self, ids: &[u64]) -> Vec<String> {
+        let Ok(t) = self.terms.lock() else {
+            return Vec::new();
+        };
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for id in ids {
+            for term in t.by_id.get(id).into_iter().flatten() {
+                *counts.entry(term.as_str()).or_default() += 1;
+            }
+        }
+        let mut v: Vec<(&str, usize)> = counts.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v.into_iter().take(5).map(|(t, _)| t.to_string()).collect()
+    }
+
+    /// Rebuilds both state machines from the index's records, in event time.
+    pub fn rebuild(&self, records: &[(Record, bool)], watermark_ms: i64) {
+        if let Ok(mut d) = self.detector.lock() {
+            for (r, late) in records {
+                if !late {
+                    d.observe(r);
+                }
+            }
+        }
+        let plain: Vec<Record> = records.iter().map(|(r, _)| r.clone()).collect();
+        self.feed(&plain, watermark_ms);
     }
 
     /// How far back the index must be replayed to rebuild every state.
@@ -41,7 +122,9 @@ impl Trackers {
         self.config.engine.latency.horizon.0.as_millis() as i64
     }
 
-    /// Feeds records (in arrival order) and moves event time to `watermark_ms`.
+    /// Feeds records (in arrival order) to the latency tracker and moves
+    /// event time to `watermark_ms` for both state machines. (The detector
+    /// saw each record already, through [`Trackers::observe`].)
     pub fn feed(&self, records: &[Record], watermark_ms: i64) {
         let mut events = Vec::new();
         if let Ok(mut t) = self.latency.lock() {
@@ -51,6 +134,104 @@ impl Trackers {
             t.advance(watermark_ms, &mut events);
         }
         self.on_latency(events);
+        let mut spikes = Vec::new();
+        if let Ok(mut d) = self.detector.lock() {
+            d.advance(watermark_ms, &mut spikes);
+        }
+        self.on_spikes(spikes);
+    }
+
+    fn on_spikes(&self, events: Vec<AlertEvent>) {
+        for e in events {
+            let fired = matches!(e, AlertEvent::Fired(_));
+            let a = match e {
+                AlertEvent::Fired(a) | AlertEvent::Updated(a) | AlertEvent::Resolved(a) => a,
+            };
+            let topic = &self.config.topics[a.topic as usize];
+            let region_slug = self.region_slug(a.region);
+            let severity = match a.severity {
+                Severity::Warning => "warning",
+                Severity::Critical => "critical",
+            };
+            if fired {
+                self.metrics
+                    .alerts_total
+                    .with_label_values(&[&topic.id, &region_slug, severity])
+                    .inc();
+            }
+            // The agency routing sends this topic and region to, then the
+            // topic's own provincial agency.
+            let mut agencies: Vec<String> = Vec::new();
+            let routed = self
+                .enricher
+                .route(&[TopicId(a.topic)], RegionCode(a.region));
+            for id in routed
+                .into_iter()
+                .map(|id| self.config.agencies[id.0 as usize].id.clone())
+                .chain(topic.agencies.first().cloned())
+            {
+                if !agencies.contains(&id) {
+                    agencies.push(id);
+                }
+            }
+            let place = if a.region == 0 {
+                "Jawa Tengah".to_string()
+            } else {
+                self.region_name(a.region)
+            };
+            let state = match a.state {
+                crate::detect::AlertState::Resolved => AlertState::Resolved,
+                _ => AlertState::Firing,
+            };
+            self.alerts.apply(StoredAlert {
+                summary: format!(
+                    "{} di {place}: {:.0} pelapor dalam {} menit, biasanya {:.1}",
+                    topic.name,
+                    a.observed,
+                    a.window_seconds / 60,
+                    a.expected
+                ),
+                id: a.id,
+                kind: AlertKind::Spike,
+                topic: Some(topic.id.clone()),
+                region: a.region,
+                state,
+                severity: severity.into(),
+                started_at_ms: a.started_at_ms,
+                detected_at_ms: a.detected_at_ms,
+                resolved_at_ms: a.resolved_at_ms,
+                observed: a.observed,
+                expected: a.expected,
+                window_seconds: a.window_seconds,
+                score: a.score,
+                agencies,
+                top_terms: self.top_terms(&a.sample_tweet_ids),
+                sample_tweet_ids: a.sample_tweet_ids,
+                regions: a.regions,
+                parent: a.parent,
+                acked_by: None,
+                acked_at: None,
+            });
+        }
+    }
+
+    fn region_slug(&self, code: u16) -> String {
+        if code == 0 {
+            return "jateng".into();
+        }
+        self.config
+            .regions
+            .iter()
+            .find(|r| r.code.parse::<u16>().ok() == Some(code))
+            .map_or_else(|| "unknown".into(), |r| r.slug.clone())
+    }
+
+    fn region_name(&self, code: u16) -> String {
+        self.config
+            .regions
+            .iter()
+            .find(|r| r.code.parse::<u16>().ok() == Some(code))
+            .map_or_else(|| "unknown".into(), |r| r.name.clone())
     }
 
     fn agency_id(&self, a: crate::model::AgencyId) -> &str {
@@ -163,4 +344,92 @@ impl Trackers {
                 .set(n as i64);
         }
     }
+}
+
+/// Words that say nothing about what a complaint is about.
+const STOP_TERMS: &[&str] = &[
+    "yang",
+    "dan",
+    "di",
+    "ke",
+    "dari",
+    "ini",
+    "itu",
+    "dengan",
+    "untuk",
+    "tidak",
+    "sudah",
+    "belum",
+    "mohon",
+    "tolong",
+    "segera",
+    "kami",
+    "saya",
+    "kita",
+    "sini",
+    "lagi",
+    "banget",
+    "pak",
+    "bu",
+    "min",
+    "admin",
+    "ada",
+    "juga",
+    "karena",
+    "masih",
+    "sangat",
+    "bisa",
+    "akan",
+    "para",
+    "warga",
+    "terima",
+    "kasih",
+    "nggih",
+    "matur",
+    "nuwun",
+    "wis",
+    "ora",
+    "sing",
+    "karo",
+    "neng",
+    "lan",
+    "the",
+    "and",
+    "please",
+    "#kemalajateng",
+    "apa",
+    "kapan",
+    "gimana",
+    "dong",
+    "nih",
+    "tapi",
+    "kalau",
+    "jadi",
+    "sama",
+    "buat",
+    "harus",
+    "hari",
+    "sejak",
+];
+
+/// The content terms of an analysed complaint, for `top_terms`.
+pub fn content_terms(tokens: &[crate::text::Token]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tokens {
+        let term = match t.kind {
+            crate::text::TokenKind::Mention => continue,
+            crate::text::TokenKind::Hashtag => &t.raw,
+            crate::text::TokenKind::Word => &t.term,
+        };
+        if term.chars().count() < 3
+            || term.chars().all(|c| c.is_ascii_digit())
+            || STOP_TERMS.contains(&term.as_str())
+        {
+            continue;
+        }
+        if !out.iter().any(|o| o == term) {
+            out.push(term.clone());
+        }
+    }
+    out
 }

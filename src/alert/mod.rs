@@ -238,6 +238,13 @@ impl AlertStore {
             alert.acked_by = Some(by.clone());
             alert.acked_at = Some(at.clone());
         }
+        // A rebuilt alert has no top terms (they come from recent tweets'
+        // text, which a rebuild does not read): keep the ones it had.
+        if let Some(old) = inner.alerts.get(&alert.id) {
+            if alert.top_terms.is_empty() {
+                alert.top_terms = old.top_terms.clone();
+            }
+        }
         let change = match inner.alerts.get(&alert.id) {
             None if alert.state == AlertState::Resolved => Change::Resolved,
             None => Change::Fired,

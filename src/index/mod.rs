@@ -67,6 +67,7 @@ pub struct Fields {
     pub retweet_of: Field,
     pub mentioned: Field,
     pub primary_topic: Field,
+    pub detect_late: Field,
 }
 
 pub fn schema() -> (Schema, Fields) {
@@ -128,6 +129,9 @@ pub fn schema() -> (Schema, Fields) {
     let mentioned = b.add_text_field("mentioned", STRING | FAST);
     // The strongest topic, which routing and response times attribute to.
     let primary_topic = b.add_text_field("primary_topic", STRING | FAST);
+    // Too late for the spike detector when it arrived: a rebuild skips it
+    // too, so the rebuilt detector equals the live one.
+    let detect_late = b.add_bool_field("detect_late", NumericOptions::default().set_fast());
     let fields = Fields {
         id,
         created_at,
@@ -148,6 +152,7 @@ pub fn schema() -> (Schema, Fields) {
         retweet_of,
         mentioned,
         primary_topic,
+        detect_late,
     };
     (b.build(), fields)
 }
@@ -260,7 +265,11 @@ impl IndexHandle {
     /// The records of every live tweet created at or after `since_ms`, in
     /// event-time order: what the detector and the latency tracker are
     /// rebuilt from on start, so their state always matches the index.
-    pub fn records_since(&self, since_ms: i64) -> anyhow::Result<Vec<crate::model::Record>> {
+    /// Each record comes with its `detect_late` flag.
+    pub fn records_since(
+        &self,
+        since_ms: i64,
+    ) -> anyhow::Result<Vec<(crate::model::Record, bool)>> {
         use crate::model::{AgencyId, Record, RegionCode, TopicId};
         use std::collections::HashMap;
         let topic_index: HashMap<&str, TopicId> = self
@@ -287,6 +296,7 @@ impl IndexHandle {
             let retweet = ff.u64("retweet_of")?;
             let reply_to = ff.u64("reply_to")?;
             let conversation = ff.u64("conversation")?;
+            let late = ff.bool("detect_late")?;
             // String columns: map each term ordinal of this segment to an id once.
             let ords = |name: &str,
                         index: &dyn Fn(&str) -> Option<u16>|
@@ -343,31 +353,34 @@ impl IndexHandle {
                         topics.push(t);
                     }
                 }
-                out.push(Record {
-                    id: ids.first(doc).unwrap_or(0),
-                    created_at_ms,
-                    author: author.first(doc).unwrap_or(0),
-                    topics: topics.into_iter().map(TopicId).collect(),
-                    region: RegionCode(region.first(doc).unwrap_or(0) as u16),
-                    is_complaint: complaint.first(doc).unwrap_or(false),
-                    retweet_of: nonzero(retweet.first(doc)),
-                    agency: values(&agency_col, &agency_map, doc)
-                        .first()
-                        .map(|a| AgencyId(*a)),
-                    official_author: values(&official_col, &official_map, doc)
-                        .first()
-                        .map(|a| AgencyId(*a)),
-                    reply_to: nonzero(reply_to.first(doc)),
-                    conversation: nonzero(conversation.first(doc)),
-                    mentioned_agencies: values(&mentioned_col, &mentioned_map, doc)
-                        .into_iter()
-                        .map(AgencyId)
-                        .collect(),
-                });
+                out.push((
+                    Record {
+                        id: ids.first(doc).unwrap_or(0),
+                        created_at_ms,
+                        author: author.first(doc).unwrap_or(0),
+                        topics: topics.into_iter().map(TopicId).collect(),
+                        region: RegionCode(region.first(doc).unwrap_or(0) as u16),
+                        is_complaint: complaint.first(doc).unwrap_or(false),
+                        retweet_of: nonzero(retweet.first(doc)),
+                        agency: values(&agency_col, &agency_map, doc)
+                            .first()
+                            .map(|a| AgencyId(*a)),
+                        official_author: values(&official_col, &official_map, doc)
+                            .first()
+                            .map(|a| AgencyId(*a)),
+                        reply_to: nonzero(reply_to.first(doc)),
+                        conversation: nonzero(conversation.first(doc)),
+                        mentioned_agencies: values(&mentioned_col, &mentioned_map, doc)
+                            .into_iter()
+                            .map(AgencyId)
+                            .collect(),
+                    },
+                    late.first(doc).unwrap_or(false),
+                ));
             }
         }
         // Event-time order, ties by id.
-        out.sort_by_key(|r| (r.created_at_ms, r.id));
+        out.sort_by_key(|(r, _)| (r.created_at_ms, r.id));
         Ok(out)
     }
 
@@ -416,7 +429,9 @@ impl Writer {
         })
     }
 
-    pub fn add(&mut self, e: &Enriched, tokens: &[Token]) -> anyhow::Result<()> {
+    /// Adds one enriched tweet; `detect_late` records that the spike
+    /// detector found it too late.
+    pub fn add(&mut self, e: &Enriched, tokens: &[Token], detect_late: bool) -> anyhow::Result<()> {
         let f = &self.handle.fields;
         let t = &e.tweet;
         let mut doc = TantivyDocument::new();
@@ -457,6 +472,7 @@ impl Writer {
             f.author_hash,
             crate::model::stable_hash(t.author_id.as_bytes()),
         );
+        doc.add_bool(f.detect_late, detect_late);
         doc.add_u64(f.retweet_of, t.retweet_of.unwrap_or(0));
         for a in &e.mentioned_agencies {
             doc.add_text(f.mentioned, &self.handle.agency_ids[a.0 as usize]);

@@ -34,6 +34,10 @@ use crate::track::Trackers;
 /// move event time forward.
 const MAX_FUTURE_MS: i64 = 3_600_000;
 
+/// A partition that delivered nothing for this long no longer holds event
+/// time back (liveness only: it never moves event time by itself).
+const IDLE_PARTITION: Duration = Duration::from_secs(10);
+
 /// Counters the rest of the engine (status, demo throttling, tests) reads.
 #[derive(Default)]
 pub struct Progress {
@@ -218,6 +222,8 @@ impl Engine {
                 .map(|d| d.0.as_millis() as i64),
             uncommitted_messages: 0,
             trackers: trackers.clone(),
+            partition_clock: PartitionClock::new(),
+            seen_partitions: Default::default(),
         };
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
@@ -321,7 +327,13 @@ struct Pipeline {
     retention_ms: Option<i64>,
     uncommitted_messages: u64,
     trackers: Arc<Trackers>,
+    /// Per partition: its newest event time, and when it last delivered.
+    partition_clock: PartitionClock,
+    seen_partitions: std::collections::HashSet<(String, i32)>,
 }
+
+type PartitionClock =
+    std::collections::HashMap<String, std::collections::HashMap<i32, (i64, Instant)>>;
 
 impl Pipeline {
     fn run(mut self, rx: Receiver<Input>) -> anyhow::Result<()> {
@@ -351,6 +363,39 @@ impl Pipeline {
             std::thread::sleep(Duration::from_millis(500));
         }
         Ok(())
+    }
+
+    /// Event time that every active partition has reached: the smallest of
+    /// their newest event times. A partition that lags (a backlog, a slow
+    /// broker) holds it back, so its tweets are not "late" for the detector
+    /// just because another partition ran ahead. A partition silent for
+    /// `IDLE_PARTITION` stops holding it back.
+    fn event_watermark(&mut self, now: Instant) -> i64 {
+        // An assigned partition that has not delivered yet holds event time
+        // back too (until it has been idle that long), so the first batch of
+        // one partition does not make every other partition's tweets late.
+        if let Ok(assigned) = self.source.assigned.lock() {
+            for (topic, parts) in assigned.iter() {
+                for p in parts {
+                    if self.seen_partitions.insert((topic.clone(), *p)) {
+                        self.partition_clock
+                            .entry(topic.clone())
+                            .or_default()
+                            .entry(*p)
+                            .or_insert((i64::MIN, now));
+                    }
+                }
+            }
+        }
+        for parts in self.partition_clock.values_mut() {
+            parts.retain(|_, (_, seen)| now.duration_since(*seen) < IDLE_PARTITION);
+        }
+        self.partition_clock
+            .values()
+            .flat_map(|p| p.values())
+            .map(|(ms, _)| *ms)
+            .min()
+            .unwrap_or(i64::MIN)
     }
 
     fn handle_batch(&mut self, batch: Vec<RawMessage>) -> anyhow::Result<()> {
@@ -408,8 +453,15 @@ impl Pipeline {
                     indexed += 1;
                     // A timestamp far in the future is a broken clock, not event
                     // time: it would skip the detector's buckets ahead.
-                    if e.tweet.created_at_ms <= now_ms + MAX_FUTURE_MS {
-                        self.watermark_ms = self.watermark_ms.max(e.tweet.created_at_ms);
+                    let created = e.tweet.created_at_ms;
+                    if created <= now_ms + MAX_FUTURE_MS {
+                        let parts = match self.partition_clock.get_mut(m.topic.as_str()) {
+                            Some(p) => p,
+                            None => self.partition_clock.entry(m.topic.clone()).or_default(),
+                        };
+                        let c = parts.entry(m.partition).or_insert((created, started));
+                        c.0 = c.0.max(created);
+                        c.1 = started;
                     } else {
                         future += 1;
                     }
@@ -422,6 +474,7 @@ impl Pipeline {
                 }
             }
         }
+        self.watermark_ms = self.watermark_ms.max(self.event_watermark(started));
         self.trackers.feed(&records, self.watermark_ms);
         let m = &self.metrics;
         m.future_timestamps.inc_by(future);

@@ -344,7 +344,7 @@ impl Pipeline {
                 .max(Duration::from_millis(10));
             match rx.recv_timeout(wait) {
                 Ok(Input::Batch(b)) => self.handle_batch(b)?,
-                Ok(Input::Idle) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Input::Idle) | Err(RecvTimeoutError::Timeout) => self.tick(),
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             let due = self.last_commit.elapsed() >= self.commit_interval
@@ -396,6 +396,18 @@ impl Pipeline {
             .map(|(ms, _)| *ms)
             .min()
             .unwrap_or(i64::MIN)
+    }
+
+    /// Between batches: partitions that went quiet stop holding event time
+    /// back, and the state machines see the time move on.
+    fn tick(&mut self) {
+        let wm = self.watermark_ms.max(self.event_watermark(Instant::now()));
+        if wm > self.watermark_ms {
+            self.watermark_ms = wm;
+            self.trackers.feed(&[], wm);
+            // Persist the new watermark with the next commit.
+            self.dirty = true;
+        }
     }
 
     fn handle_batch(&mut self, batch: Vec<RawMessage>) -> anyhow::Result<()> {

@@ -33,7 +33,7 @@ pub struct Metrics {
     pub batch_seconds: Histogram,
     pub search_seconds: HistogramVec,
     pub dead_letter_failures: IntCounter,
-    pub http_requests: IntCounterVec,
+    pub overdue_firing: IntGaugeVec,
     pub alerts_firing: IntGaugeVec,
     pub alerts_total: IntCounterVec,
     pub alert_deliveries: IntCounterVec,
@@ -143,9 +143,13 @@ impl Metrics {
                 &r,
                 IntCounter::new("kemala_dead_letter_failures_total", "Dead-letter deliveries that failed and will be retried.").unwrap(),
             ),
-            http_requests: reg(
+            overdue_firing: reg(
                 &r,
-                IntCounterVec::new(Opts::new("kemala_http_requests_total", "HTTP requests, by route and status class."), &["route", "status"]).unwrap(),
+                IntGaugeVec::new(
+                    Opts::new("kemala_overdue_alerts_firing", "1 while the agency has complaints past the response target unanswered."),
+                    &["agency"],
+                )
+                .unwrap(),
             ),
             alerts_firing: reg(
                 &r,

@@ -329,6 +329,10 @@ impl Trackers {
             .set(t.approx_bytes() as i64);
         drop(t);
         m.alerts_firing.reset();
+        m.overdue_firing.reset();
+        for agency in self.alerts.overdue_agencies() {
+            m.overdue_firing.with_label_values(&[&agency]).set(1);
+        }
         for ((topic, region), n) in self.alerts.firing_counts() {
             let slug = if region == 0 {
                 "jateng".to_string()

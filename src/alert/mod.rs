@@ -364,6 +364,11 @@ impl AlertStore {
         self.events_tx.subscribe()
     }
 
+    /// How many streams listen now.
+    pub fn subscribers(&self) -> usize {
+        self.events_tx.receiver_count()
+    }
+
     /// Alerts newest first (by detection time).
     pub fn list(&self, filter: impl Fn(&StoredAlert) -> bool) -> Vec<StoredAlert> {
         let Ok(inner) = self.inner.lock() else {
@@ -408,16 +413,23 @@ impl AlertStore {
         Some(alert)
     }
 
-    /// Counts of firing alerts per (topic, region), for the gauge.
+    /// Counts of firing spike alerts per (topic, region), for the gauge.
     pub fn firing_counts(&self) -> BTreeMap<(String, u16), u64> {
         let mut m = BTreeMap::new();
         for a in self.firing() {
-            *m.entry((
-                a.topic.clone().unwrap_or_else(|| "overdue".into()),
-                a.region,
-            ))
-            .or_default() += 1;
+            if let (AlertKind::Spike, Some(topic)) = (a.kind, a.topic.clone()) {
+                *m.entry((topic, a.region)).or_default() += 1;
+            }
         }
         m
+    }
+
+    /// Agencies with a firing overdue alert.
+    pub fn overdue_agencies(&self) -> Vec<String> {
+        self.firing()
+            .into_iter()
+            .filter(|a| a.kind == AlertKind::Overdue)
+            .flat_map(|a| a.agencies)
+            .collect()
     }
 }

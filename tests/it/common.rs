@@ -235,3 +235,30 @@ pub fn counter(metrics: &str, name_and_labels: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
 }
+
+/// Polls `f` until it returns `expected`; on timeout, fails showing the last value.
+pub fn wait_eq<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> Option<T>,
+    expected: &T,
+) {
+    let start = Instant::now();
+    let mut last = None;
+    loop {
+        if let Some(v) = f() {
+            if &v == expected {
+                return;
+            }
+            last = Some(v);
+        }
+        if start.elapsed() > timeout {
+            assert_eq!(
+                last.as_ref(),
+                Some(expected),
+                "{what}: still different after {timeout:?}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -60,6 +60,10 @@ impl InProc {
         get_json(&self.url(path)).unwrap_or_else(|| panic!("GET {path} failed"))
     }
 
+    pub fn shared(&self) -> std::sync::Arc<kemala::app::Shared> {
+        self.engine.as_ref().unwrap().shared.clone()
+    }
+
     pub fn bootstrap(&self) -> String {
         self.broker.bootstrap().to_string()
     }

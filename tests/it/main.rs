@@ -4,7 +4,9 @@
 //! binary through its CLI.
 
 mod accuracy;
+mod alerts;
 mod common;
+mod dashboards;
 mod engine;
 mod latency;
 mod pipeline;

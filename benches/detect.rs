@@ -17,7 +17,9 @@
 //! busy (≥ 10/h), medium and quiet (< 0.5/h) series, plus multi-region
 //! incidents (3–8 regions of one topic at once, 3×–10×, 1–4 h).
 //!
-//! Parameters are the library defaults. They were tuned on the `tune` seeds
+//! Parameters are the library defaults unless `KEMALA_DETECT_BUCKET`,
+//! `KEMALA_DETECT_WINDOW`, `KEMALA_DETECT_MIN_COUNT` or `KEMALA_DETECT_P_VALUE`
+//! override the matching `[detect]` key. They were tuned on the `tune` seeds
 //! (1–3); the `report` seeds (101–103) only measure. Figures per group:
 //! * recall for spikes ≥3× lasting ≥15 min (target ≥ 95%), by band and by
 //!   series volume. A spike counts as detected when an alert of its series
@@ -600,7 +602,7 @@ fn run(sc: &Scenario) -> Run {
 /// Feeds records in the given order, advancing to the highest event time
 /// seen after every `batch` records, as the engine does.
 fn run_feed(sc: &Scenario, evs: &[Ev], batch: usize) -> Run {
-    let mut det = Detector::new(DetectorParams::default(), NUM_TOPICS);
+    let mut det = Detector::new(params(), NUM_TOPICS);
     let mut events = Vec::new();
     let mut rec = Record {
         id: 0,
@@ -1049,6 +1051,36 @@ fn report(name: &str, seeds: &[u64], s: &Score) {
     );
 }
 
+/// The library defaults, or the `[detect]` keys given as `KEMALA_DETECT_*`
+/// variables (e.g. `KEMALA_DETECT_BUCKET=30s`), to compare settings.
+fn params() -> DetectorParams {
+    let mut c = kemala::config::DetectConfig::default();
+    let dur = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| humantime::parse_duration(&v).ok())
+    };
+    if let Some(d) = dur("KEMALA_DETECT_BUCKET") {
+        c.bucket = kemala::config::HumanDuration(d);
+    }
+    if let Some(d) = dur("KEMALA_DETECT_WINDOW") {
+        c.window = kemala::config::HumanDuration(d);
+    }
+    if let Some(n) = std::env::var("KEMALA_DETECT_MIN_COUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        c.min_count = n;
+    }
+    if let Some(p) = std::env::var("KEMALA_DETECT_P_VALUE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        c.p_value = p;
+    }
+    DetectorParams::from_config(&c)
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (weeks, tune, held_out): (i64, &[u64], &[u64]) = if quick {
@@ -1060,10 +1092,7 @@ fn main() {
         "kemala spike detector: {weeks} weeks per seed ({LEARN_WEEKS} learning, {} scored), 17 topics x 36 regions, ~{PROVINCE_PER_HOUR:.0} complaints/h",
         weeks - LEARN_WEEKS
     );
-    println!(
-        "parameters: library defaults ({:?})",
-        DetectorParams::default()
-    );
+    println!("parameters: {:?}", params());
     for (name, seeds) in [("tune", tune), ("report", held_out)] {
         let mut total = Score::default();
         for &seed in seeds {

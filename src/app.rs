@@ -223,7 +223,6 @@ impl Engine {
             uncommitted_messages: 0,
             trackers: trackers.clone(),
             partition_clock: PartitionClock::new(),
-            seen_partitions: Default::default(),
         };
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
@@ -329,7 +328,6 @@ struct Pipeline {
     trackers: Arc<Trackers>,
     /// Per partition: its newest event time, and when it last delivered.
     partition_clock: PartitionClock,
-    seen_partitions: std::collections::HashSet<(String, i32)>,
 }
 
 type PartitionClock =
@@ -369,33 +367,29 @@ impl Pipeline {
     /// their newest event times. A partition that lags (a backlog, a slow
     /// broker) holds it back, so its tweets are not "late" for the detector
     /// just because another partition ran ahead. A partition silent for
-    /// `IDLE_PARTITION` stops holding it back.
+    /// `IDLE_PARTITION` stops holding it back; when all are silent, the
+    /// newest event time seen stands.
     fn event_watermark(&mut self, now: Instant) -> i64 {
         // An assigned partition that has not delivered yet holds event time
         // back too (until it has been idle that long), so the first batch of
         // one partition does not make every other partition's tweets late.
         if let Ok(assigned) = self.source.assigned.lock() {
             for (topic, parts) in assigned.iter() {
+                let clock = self.partition_clock.entry(topic.clone()).or_default();
                 for p in parts {
-                    if self.seen_partitions.insert((topic.clone(), *p)) {
-                        self.partition_clock
-                            .entry(topic.clone())
-                            .or_default()
-                            .entry(*p)
-                            .or_insert((i64::MIN, now));
-                    }
+                    clock.entry(*p).or_insert((i64::MIN, now));
                 }
             }
         }
-        for parts in self.partition_clock.values_mut() {
-            parts.retain(|_, (_, seen)| now.duration_since(*seen) < IDLE_PARTITION);
-        }
-        self.partition_clock
-            .values()
-            .flat_map(|p| p.values())
+        // Among the partitions that delivered lately, the slowest one sets
+        // event time; when all have gone quiet, everything was delivered and
+        // the newest event time stands.
+        let clocks = || self.partition_clock.values().flat_map(|p| p.values());
+        let active = clocks()
+            .filter(|(_, seen)| now.duration_since(*seen) < IDLE_PARTITION)
             .map(|(ms, _)| *ms)
-            .min()
-            .unwrap_or(i64::MIN)
+            .min();
+        active.unwrap_or_else(|| clocks().map(|(ms, _)| *ms).max().unwrap_or(i64::MIN))
     }
 
     /// Between batches: partitions that went quiet stop holding event time

@@ -298,6 +298,18 @@ fn bad_replies_are_counted_apart_and_change_no_figure() {
     )];
     let n3 = produce_all(&e.bootstrap(), "tweets", later) as u64;
     e.wait_committed(n1 + n2 + n3);
+    // Event time moves once every partition is past it, or has gone quiet.
+    wait_for(
+        "the reply to nowhere to give up",
+        Duration::from_secs(60),
+        || {
+            (counter(
+                &e.metrics(),
+                "kemala_latency_data_errors_total{kind=\"reply_to_unknown\"}",
+            ) == 1.0)
+                .then_some(())
+        },
+    );
     let m = e.metrics();
     for kind in [
         "reply_before_complaint",
@@ -346,7 +358,11 @@ fn an_overdue_morning_is_one_grouped_alert_that_resolves_when_answered() {
     ));
     let n1 = produce_all(&e.bootstrap(), "tweets", msgs) as u64;
     e.wait_committed(n1);
-    let alerts = e.get("/api/alerts?kind=overdue");
+    // Event time moves once every partition is past 51 h, or has gone quiet.
+    let alerts = wait_for("the overdue alert", Duration::from_secs(60), || {
+        let a = e.get("/api/alerts?kind=overdue");
+        (!a.as_array()?.is_empty()).then_some(a)
+    });
     let list = alerts.as_array().unwrap();
     assert_eq!(
         list.len(),
@@ -380,7 +396,17 @@ fn an_overdue_morning_is_one_grouped_alert_that_resolves_when_answered() {
         .collect();
     let n2 = produce_all(&e.bootstrap(), "tweets", answers) as u64;
     e.wait_committed(n1 + n2);
-    let alerts = e.get("/api/alerts?kind=overdue");
+    let alerts = wait_for(
+        "the overdue alert to resolve",
+        Duration::from_secs(60),
+        || {
+            let a = e.get("/api/alerts?kind=overdue");
+            a.as_array()?
+                .iter()
+                .all(|x| x["state"] == "resolved")
+                .then_some(a)
+        },
+    );
     let list = alerts.as_array().unwrap();
     assert_eq!(list.len(), 1, "{alerts}");
     assert_eq!(

@@ -32,7 +32,11 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn main() {
-    let rate: f64 = std::env::args().skip(1).find(|a| !a.starts_with('-')).and_then(|s| s.parse().ok()).unwrap_or(10_000.0);
+    let rate: f64 = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000.0);
     let mut config = Config::embedded().expect("bundled config");
     let base = GenOptions::default();
     let keys: [(&str, u16); 10] = [
@@ -82,25 +86,33 @@ fn main() {
     );
 
     // The webhook receiver: when each alert's "fired" arrived.
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let hooks: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let sink = {
         let hooks = hooks.clone();
-        let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let hooks = hooks.clone();
-            async move {
-                let at = Instant::now();
-                if headers.get("x-kemala-event").is_some_and(|e| e == "fired") {
-                    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
-                        if let Some(id) = v["id"].as_str() {
-                            hooks.lock().unwrap().entry(id.to_string()).or_insert(at);
+        let app = axum::Router::new().fallback(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let hooks = hooks.clone();
+                async move {
+                    let at = Instant::now();
+                    if headers.get("x-kemala-event").is_some_and(|e| e == "fired") {
+                        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                            if let Some(id) = v["id"].as_str() {
+                                hooks.lock().unwrap().entry(id.to_string()).or_insert(at);
+                            }
                         }
                     }
+                    "ok"
                 }
-                "ok"
-            }
-        });
-        let l = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+            },
+        );
+        let l = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let port = l.local_addr().unwrap().port();
         rt.spawn(async move { axum::serve(l, app).await.unwrap() });
         format!("http://127.0.0.1:{port}/hook")
@@ -113,10 +125,14 @@ fn main() {
     }
     let dir = tempfile::tempdir().unwrap();
     config.engine.index.data_dir = dir.path().join("index");
-    let broker = EmbeddedBroker::start(&["tweets".into(), "tweets.dlq".into()], partitions).unwrap();
+    let broker =
+        EmbeddedBroker::start(&["tweets".into(), "tweets.dlq".into()], partitions).unwrap();
     config.engine.kafka.brokers = broker.bootstrap().to_string();
-    let lateness_ms = kemala::detect::DetectorParams::from_config(&config.engine.detect).allowed_lateness_ms;
-    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let lateness_ms =
+        kemala::detect::DetectorParams::from_config(&config.engine.detect).allowed_lateness_ms;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let engine = rt.block_on(Engine::start(config, listener)).unwrap();
 
     // The stream client: when each alert's firing event arrived.
@@ -126,7 +142,13 @@ fn main() {
         let url = format!("http://{}/api/alerts/stream", engine.http_addr);
         std::thread::spawn(move || {
             use std::io::BufRead;
-            let resp = reqwest::blocking::Client::builder().timeout(None).build().unwrap().get(url).send().unwrap();
+            let resp = reqwest::blocking::Client::builder()
+                .timeout(None)
+                .build()
+                .unwrap()
+                .get(url)
+                .send()
+                .unwrap();
             let mut event = String::new();
             for line in std::io::BufReader::new(resp).lines().map_while(Result::ok) {
                 if let Some(e) = line.strip_prefix("event:") {
@@ -135,11 +157,17 @@ fn main() {
                     let at = Instant::now();
                     if event == "firing" {
                         if let Ok(v) = serde_json::from_str::<serde_json::Value>(d.trim()) {
-                            let detected = chrono::DateTime::parse_from_rfc3339(v["detected_at"].as_str().unwrap_or_default())
-                                .map(|t| t.timestamp_millis())
-                                .unwrap_or(0);
+                            let detected = chrono::DateTime::parse_from_rfc3339(
+                                v["detected_at"].as_str().unwrap_or_default(),
+                            )
+                            .map(|t| t.timestamp_millis())
+                            .unwrap_or(0);
                             if let Some(id) = v["id"].as_str() {
-                                streamed.lock().unwrap().entry(id.to_string()).or_insert((at, detected));
+                                streamed
+                                    .lock()
+                                    .unwrap()
+                                    .entry(id.to_string())
+                                    .or_insert((at, detected));
                             }
                         }
                     }
@@ -151,7 +179,11 @@ fn main() {
         std::thread::sleep(Duration::from_millis(5));
     }
     // Wait for the consumer group before the clock matters.
-    while !engine.shared.source.consuming.load(std::sync::atomic::Ordering::Relaxed)
+    while !engine
+        .shared
+        .source
+        .consuming
+        .load(std::sync::atomic::Ordering::Relaxed)
         || engine.shared.source.assigned.lock().unwrap().is_empty()
     {
         std::thread::sleep(Duration::from_millis(10));
@@ -166,7 +198,9 @@ fn main() {
         if let Some(wait) = due.checked_sub(started.elapsed()) {
             std::thread::sleep(wait);
         }
-        let mut rec: BaseRecord<'_, (), [u8]> = BaseRecord::to("tweets").payload(&payload[..]).partition((i % partitions as usize) as i32);
+        let mut rec: BaseRecord<'_, (), [u8]> = BaseRecord::to("tweets")
+            .payload(&payload[..])
+            .partition((i % partitions as usize) as i32);
         while let Err((_, r)) = producer.send(rec) {
             rec = r;
             std::thread::sleep(Duration::from_millis(1));
@@ -178,12 +212,20 @@ fn main() {
     }
     producer.flush(Duration::from_secs(30)).unwrap();
     let n = feed.len() as u64;
-    while engine.shared.progress.processed.load(std::sync::atomic::Ordering::Relaxed) < n {
+    while engine
+        .shared
+        .progress
+        .processed
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < n
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     // Give the last deliveries a moment to land (bounded).
     let settle = Instant::now();
-    while settle.elapsed() < Duration::from_secs(3) && hooks.lock().unwrap().len() < streamed.lock().unwrap().len() {
+    while settle.elapsed() < Duration::from_secs(3)
+        && hooks.lock().unwrap().len() < streamed.lock().unwrap().len()
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
 
@@ -206,7 +248,9 @@ fn main() {
     let mut sse = Vec::new();
     let mut hook = Vec::new();
     for (id, (at, detected)) in &streamed {
-        let Some(t0) = trigger(*detected) else { continue };
+        let Some(t0) = trigger(*detected) else {
+            continue;
+        };
         sse.push(at.saturating_duration_since(t0).as_secs_f64() * 1000.0);
         if let Some(h) = hooks.get(id) {
             hook.push(h.saturating_duration_since(t0).as_secs_f64() * 1000.0);
@@ -215,7 +259,11 @@ fn main() {
     sse.sort_by(f64::total_cmp);
     hook.sort_by(f64::total_cmp);
     let produce_secs = started.elapsed().as_secs_f64();
-    println!("alerts fired: {} (stream), {} (webhook); feed took {produce_secs:.1} s", sse.len(), hook.len());
+    println!(
+        "alerts fired: {} (stream), {} (webhook); feed took {produce_secs:.1} s",
+        sse.len(),
+        hook.len()
+    );
     for (name, v) in [("stream (SSE)", &sse), ("webhook", &hook)] {
         if v.is_empty() {
             println!("{name}: no alerts measured");

@@ -4,13 +4,25 @@
 //! byte offsets, slang and abbreviations expanded to formal Indonesian
 //! (IndoCollex plus the abbreviations complaint tweets use), Indonesian
 //! affixes stripped by the Snowball stemmer except for protected words it
-//! is known to mangle, and a few Javanese suffixes folded. Hashtags and
-//! mentions become tokens of their own (`#kemalajateng`, `@pemkotsmg`), and
-//! a camel-cased hashtag also yields its words (`#BanjirDemak`: banjir, demak).
+//! is known to mangle, and Javanese suffixes folded onto known bases
+//! (`dalane`, `banyune`, `toyanipun`). Hashtags and mentions become tokens
+//! of their own (`#kemalajateng`, `@pemkotsmg`), and a hashtag also yields
+//! its words (`#BanjirDemak`: banjir, demak; `#Banjir`: banjir), so a plain
+//! word finds the tweets that only tag it.
+//!
+//! The Snowball stemmer (Tala's algorithm) has no root dictionary, so it
+//! strips letters that belong to the root: `terima` becomes `ima`,
+//! `menunggu` becomes `unggu` while `ditunggu` becomes `tunggu`. Two small
+//! tables fix what matters for complaints: [`STEM_OVERRIDES`] maps a whole
+//! word to its root (Elasticsearch's `stemmer_override`), and
+//! [`STEM_REPAIRS`] maps a known wrong stem back to its root, which repairs
+//! every inflection that lands there (`menunggunya`, `nunggu`, `menunggu`).
 //!
 //! Topic matching and indexing use the same tokens, so a keyword that
 //! classifies a tweet is also a term that finds it. The indexer receives the
-//! tokens pre-computed from enrichment, so each tweet is analysed once.
+//! tokens pre-computed from enrichment, so each tweet is analysed once. The
+//! index also keeps each token's lowercased surface form ([`exact_tokens`]),
+//! so that a quoted phrase can match exactly what was written.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -60,20 +72,27 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("lg", "lagi"),
     ("bs", "bisa"),
     ("dpt", "dapat"),
+    ("bnjr", "banjir"),
+    ("bnyk", "banyak"),
+    ("krg", "kurang"),
+    ("sklh", "sekolah"),
+    ("dah", "sudah"),
+    ("tolongin", "tolong"),
+    // IndoCollex reads these as kakak and sampai; in complaints they are
+    // the family card (Kartu Keluarga) and junior high school.
+    ("kk", "kk"),
+    ("smp", "smp"),
+    ("sma", "sma"),
 ];
 
 /// Words the Snowball Indonesian stemmer gets wrong on complaint text
 /// (keluhan → luhan, sekolah → seko, penanganan → angan), place names that
 /// look affixed, and words whose stem would merge two topics.
 const PROTECTED: &[&str] = &[
-    "keluhan",
     "sekolah",
-    "penanganan",
-    "pengaduan",
     "kecamatan",
     "kelurahan",
     "kabupaten",
-    "pelayanan",
     "perumahan",
     "pemadaman",
     "kebakaran",
@@ -134,11 +153,95 @@ const PROTECTED: &[&str] = &[
     "ganjar",
     "ketinggian",
     "kerusakan",
+    // Roots that look affixed to the stemmer.
+    "terima",
+    "kemarin",
+    "terminal",
+    "jembatan",
+    "perahu",
+    "sungai",
+    "pantai",
+    "damai",
+    "ramai",
+    "sampai",
+    "selesai",
+    "mulai",
+    "sendiri",
+    "negeri",
+    "seperti",
+    "sekali",
+    "kecewa",
+    "disdukcapil",
+    "dishub",
+    "pertamina",
+    "pemilu",
+    "masalah",
+    "sebelah",
+    // ke-...-an over terang (light): a certificate, not street lighting.
+    "keterangan",
+];
+
+/// Whole words and their roots, where the stemmer gets a complaint word
+/// wrong (keluhan → luhan) or a protected word should still meet its
+/// inflections (pelayanan, dilayani, melayani: layan).
+pub const STEM_OVERRIDES: &[(&str, &str)] = &[
+    ("keluhan", "keluh"),
+    ("keluhannya", "keluh"),
+    ("penanganan", "tangan"),
+    ("penanganannya", "tangan"),
+    ("pengaduan", "adu"),
+    ("pengaduannya", "adu"),
+    ("pelayanan", "layan"),
+    ("pelayanannya", "layan"),
+    ("kendaraan", "kendara"),
+    ("kendaraannya", "kendara"),
+];
+
+/// Wrong stems the Snowball stemmer produces, and the root each should be.
+/// A repair applies to every inflection that lands on the wrong stem.
+pub const STEM_REPAIRS: &[(&str, &str)] = &[
+    ("ima", "terima"),
+    ("marin", "kemarin"),
+    ("unggu", "tunggu"),
+    ("umpang", "tumpang"),
+    ("umpuk", "tumpuk"),
+    ("emudi", "kemudi"),
+    ("endara", "kendara"),
+    ("ndara", "kendara"),
+    ("erang", "terang"),
+    ("ecek", "cek"),
+    ("itahu", "tahu"),
+    ("tinda", "tindak"),
+    ("luhan", "keluh"),
+    ("eluh", "keluh"),
+    ("angan", "tangan"),
+    ("seko", "sekolah"),
+    ("minal", "terminal"),
+    ("jembat", "jembatan"),
+    ("sunga", "sungai"),
+    ("panta", "pantai"),
+    ("dama", "damai"),
+    ("sampa", "sampai"),
+    ("sendir", "sendiri"),
+    ("neger", "negeri"),
+    ("sepert", "seperti"),
+    ("sekal", "sekali"),
+    ("mula", "mulai"),
+    ("elupas", "kelupas"),
+    ("ahan", "tahan"),
+    ("onton", "tonton"),
+    ("ongkrong", "tongkrong"),
+    ("etes", "tetes"),
+    ("sala", "nyala"),
+    ("ingkat", "tingkat"),
+    ("ahu", "perahu"),
+    ("sdukcapil", "disdukcapil"),
+    ("ecewa", "kecewa"),
 ];
 
 /// Javanese forms folded onto their base (dalane → dalan), so that a
-/// search for the base finds them. Javanese suffixes are too ambiguous with
-/// Indonesian to strip by rule, so this is a list.
+/// search for the base finds them: the irregular ones. The regular ones
+/// follow from [`JAVANESE_BASES`] and [`JAVANESE_SUFFIXES`].
 const JAVANESE_FOLDS: &[(&str, &str)] = &[
     ("dalane", "dalan"),
     ("dalanan", "dalan"),
@@ -155,6 +258,110 @@ const JAVANESE_FOLDS: &[(&str, &str)] = &[
     ("sawahe", "sawah"),
     ("wargane", "warga"),
     ("dalanne", "dalan"),
+];
+
+/// Javanese suffixes: -e/-ne (the, its), -ku/-mu (my, your), and krama's
+/// -ipun/-nipun. Javanese suffixes are too ambiguous with Indonesian to
+/// strip by rule alone, so one is stripped only when what remains is in
+/// [`JAVANESE_BASES`].
+const JAVANESE_SUFFIXES: &[&str] = &["nipun", "ipun", "ne", "e", "ku", "mu"];
+
+/// Nouns that complaints in Javanese put suffixes on (dalane, banyune,
+/// omahku, toyanipun, griyanipun, marginipun), ngoko and krama.
+const JAVANESE_BASES: &[&str] = &[
+    "dalan",
+    "margi",
+    "banyu",
+    "toya",
+    "omah",
+    "griya",
+    "lampu",
+    "kali",
+    "uwuh",
+    "sampah",
+    "listrik",
+    "sekolah",
+    "jeglongan",
+    "sawah",
+    "warga",
+    "kreteg",
+    "jembatan",
+    "got",
+    "selokan",
+    "kampung",
+    "desa",
+    "pasar",
+    "udan",
+    "anak",
+    "bocah",
+    "mambu",
+    "lemah",
+    "tanah",
+    "tembok",
+    "payon",
+    "gendheng",
+    "sumur",
+    "pipa",
+    "kabel",
+    "tiang",
+    "aspal",
+    "trotoar",
+    "bis",
+    "bus",
+    "angkot",
+    "motor",
+    "mobil",
+    "truk",
+    "lurah",
+    "camat",
+    "bupati",
+    "simbah",
+    "mbah",
+    "bapak",
+    "ibu",
+    "tangga",
+    "wit",
+    "kebon",
+    "pekarangan",
+    "kamar",
+    "lawang",
+    "jendela",
+    "banjir",
+    "rob",
+    "geni",
+    "kobong",
+    "maling",
+    "begal",
+    "parkir",
+    "macet",
+    "halte",
+    "terminal",
+    "sepur",
+    "puskesmas",
+    "rumah",
+    "jalan",
+    "air",
+    "ktp",
+    "stnk",
+    "sim",
+    "pajak",
+    "tagihan",
+    "pdam",
+    "pln",
+    "token",
+    "meteran",
+    "pompa",
+    "tanggul",
+    "kalen",
+    "sungai",
+    "jurang",
+    "tebing",
+    "gunung",
+    "tambak",
+    "pelabuhan",
+    "dermaga",
+    "prau",
+    "perahu",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,7 +394,10 @@ pub struct Token {
 pub struct Analyzer {
     slang: HashMap<String, Vec<String>>,
     protected: HashSet<&'static str>,
+    overrides: HashMap<&'static str, &'static str>,
+    repairs: HashMap<&'static str, &'static str>,
     folds: HashMap<&'static str, &'static str>,
+    javanese_bases: HashSet<&'static str>,
     stemmer: Stemmer,
 }
 
@@ -218,7 +428,12 @@ impl Analyzer {
                 continue;
             };
             let informal = informal.trim().to_lowercase();
-            let formal: Vec<String> = formal.split_whitespace().map(str::to_lowercase).collect();
+            // Reduplication is two words to the tokenizer (lampu-lampu).
+            let formal: Vec<String> = formal
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
             // Pure unit expansions (100mb → 100 mb) add nothing for search.
             if informal.is_empty()
                 || formal.is_empty()
@@ -237,15 +452,32 @@ impl Analyzer {
         Analyzer {
             slang,
             protected: PROTECTED.iter().copied().collect(),
+            overrides: STEM_OVERRIDES.iter().copied().collect(),
+            repairs: STEM_REPAIRS.iter().copied().collect(),
             folds: JAVANESE_FOLDS.iter().copied().collect(),
+            javanese_bases: JAVANESE_BASES.iter().copied().collect(),
             stemmer: Stemmer::new(Algorithm::Indonesian),
         }
     }
 
-    /// The term for one lowercased word: folded, protected or stemmed.
-    pub fn term(&self, word: &str) -> String {
+    /// The base of a Javanese-suffixed word (dalane → dalan, toyanipun →
+    /// toya), if it is one.
+    pub fn javanese_base<'a>(&self, word: &'a str) -> Option<&'a str> {
         if let Some(base) = self.folds.get(word) {
-            return (*base).to_string();
+            return Some(base);
+        }
+        JAVANESE_SUFFIXES.iter().find_map(|suffix| {
+            let base = word.strip_suffix(suffix)?;
+            self.javanese_bases.contains(base).then_some(base)
+        })
+    }
+
+    /// The term for one lowercased word: folded, overridden, protected, or
+    /// stemmed and repaired.
+    pub fn term(&self, word: &str) -> String {
+        let word = self.javanese_base(word).unwrap_or(word);
+        if let Some(root) = self.overrides.get(word) {
+            return (*root).to_string();
         }
         if self.protected.contains(word)
             || word.len() <= 4
@@ -258,7 +490,11 @@ impl Analyzer {
             if let Some(s) = c.get(word) {
                 return s.clone();
             }
-            let stem = self.stemmer.stem(word).into_owned();
+            let stem = self.stemmer.stem(word);
+            let stem = match self.repairs.get(stem.as_ref()) {
+                Some(root) => (*root).to_string(),
+                None => stem.into_owned(),
+            };
             if c.len() >= STEM_CACHE_MAX {
                 c.clear();
             }
@@ -326,8 +562,12 @@ impl Analyzer {
                     });
                     position += 1;
                     if kind == TokenKind::Hashtag {
-                        // #BanjirDemak also says banjir and demak.
-                        for (from, to) in camel_parts(surface) {
+                        // #BanjirDemak also says banjir and demak; #Banjir says banjir.
+                        let mut parts = camel_parts(surface);
+                        if parts.is_empty() {
+                            parts.push((0, surface.len()));
+                        }
+                        for (from, to) in parts {
                             let w = surface[from..to].to_lowercase();
                             self.push_word(
                                 &w,
@@ -359,7 +599,14 @@ impl Analyzer {
         position: &mut usize,
         out: &mut Vec<Token>,
     ) {
-        match self.slang.get(lower) {
+        // Reduplication written with a 2 (jalan2, diangkut2) is the word.
+        let word = match lower.strip_suffix('2') {
+            Some(w) if w.len() >= 3 && w.chars().all(char::is_alphabetic) => w,
+            _ => lower,
+        };
+        // dalane is dalan, and omahku is omah, which slang reads as rumah.
+        let word = self.javanese_base(word).unwrap_or(word);
+        match self.slang.get(word) {
             Some(expansion) => {
                 for w in expansion {
                     out.push(Token {
@@ -378,7 +625,7 @@ impl Analyzer {
             None => {
                 out.push(Token {
                     raw: lower.to_string(),
-                    term: self.term(lower),
+                    term: self.term(word),
                     kind: TokenKind::Word,
                     from,
                     to,
@@ -400,6 +647,25 @@ impl Analyzer {
             .map(|t| t.term)
             .collect()
     }
+}
+
+/// The tokens for exact matching: each span of the text once (a slang
+/// expansion into two words is one surface word), with its lowercased
+/// surface form as the term and consecutive positions. Indexing and query
+/// parsing both use it, so a quoted phrase matches what was written.
+pub fn exact_tokens(tokens: &[Token]) -> Vec<Token> {
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        if out.last().is_some_and(|l| l.from == t.from && l.to == t.to) {
+            continue;
+        }
+        out.push(Token {
+            term: t.raw.clone(),
+            position: out.len(),
+            ..t.clone()
+        });
+    }
+    out
 }
 
 /// Byte ranges of the words in a camel-cased hashtag, only when it has
@@ -433,12 +699,17 @@ mod tests {
         assert_eq!(terms, expected_terms, "analysing {text:?}");
     }
 
+    /// The term one word gets alone.
+    fn term(word: &str) -> String {
+        analyzer().terms(word).join(" ")
+    }
+
     #[test]
     fn affixes_slang_and_tags() {
         check("Kebanjiran lagi!", &["banjir", "lagi"]);
         check(
             "keluhan sekolah penanganan",
-            &["keluhan", "sekolah", "penanganan"],
+            &["keluh", "sekolah", "tangan"],
         );
         check(
             "jln rusak gk diperbaiki",
@@ -448,11 +719,94 @@ mod tests {
             "#BanjirDemak @PemkotSmg",
             &["#banjirdemak", "banjir", "demak", "@pemkotsmg"],
         );
+        check("#Banjir lagi", &["#banjir", "banjir", "lagi"]);
         check(
             "dalane bolong https://t.co/xyz banyune",
             &["dalan", "bolong", "banyu"],
         );
         check("tergenang", &["genang"]);
+        check("lights", &["lampu", "lampu"]);
+        check("sampah gk diangkut2", &["sampah", "tidak", "angkut"]);
+    }
+
+    /// Regression: inflections of one complaint word must meet at one term,
+    /// and roots must not lose letters (the stemmer alone fails each group).
+    #[test]
+    fn inflections_meet_their_root() {
+        for group in [
+            &["keluhan", "mengeluh", "dikeluhkan", "keluhannya"][..],
+            &["penanganan", "ditangani", "tangani"],
+            &["menunggu", "ditunggu", "nunggu", "tunggu"],
+            &["pelayanan", "dilayani", "pelayanannya"],
+            &["pengaduan", "aduan", "mengadu"],
+            &["tindakan", "tindak"],
+            &["sekolah", "sekolahnya", "sekolahe"],
+            &["terima", "diterima"],
+            &["menumpuk", "numpuk", "tumpuk"],
+            &["kebanjiran", "banjir", "banjirnya", "dibanjiri"],
+            &["tergenang", "genangan", "menggenang"],
+            &["sungai", "sungainya"],
+            &["kendaraan", "berkendara", "pengendara"],
+        ] {
+            let want = term(group[0]);
+            for w in group {
+                assert_eq!(term(w), want, "{w} should meet {}", group[0]);
+            }
+        }
+        for root in [
+            "terima", "kemarin", "sungai", "pantai", "jembatan", "terminal",
+        ] {
+            assert_eq!(term(root), root);
+        }
+        assert_ne!(
+            term("kebakaran"),
+            term("bakar"),
+            "fire is not burning rubbish"
+        );
+    }
+
+    #[test]
+    fn javanese_suffixes_fold_onto_known_bases() {
+        for (word, base) in [
+            ("dalane", "dalan"),
+            ("banyune", "banyu"),
+            ("toyanipun", "toya"),
+            ("marginipun", "margi"),
+            ("omahipun", "rumah"),
+            ("omahku", "rumah"),
+            ("omah", "rumah"),
+            ("kaline", "kali"),
+            ("lampune", "lampu"),
+            ("uwuhe", "uwuh"),
+        ] {
+            assert_eq!(term(word), term(base), "{word}");
+        }
+        // Only known bases: an Indonesian word ending in -e or -ku is left alone.
+        assert_eq!(term("sate"), "sate");
+        assert_eq!(term("buku"), "buku");
+    }
+
+    #[test]
+    fn exact_tokens_keep_the_surface_once_per_word() {
+        let mut toks = Vec::new();
+        analyzer().analyse("Matlam lagi di #BanjirDemak", &mut toks);
+        let exact: Vec<(String, usize)> = exact_tokens(&toks)
+            .into_iter()
+            .map(|t| (t.term, t.position))
+            .collect();
+        let want = [
+            ("matlam", 0),
+            ("lagi", 1),
+            ("di", 2),
+            ("#banjirdemak", 3),
+            ("banjir", 4),
+            ("demak", 5),
+        ];
+        assert_eq!(
+            exact,
+            want.map(|(t, p)| (t.to_string(), p)).to_vec(),
+            "{toks:?}"
+        );
     }
 
     #[test]

@@ -113,6 +113,8 @@ struct StatusResponse {
     kafka: KafkaStatus,
     watermark: Option<String>,
     counts: Counts,
+    /// The spike detector's own counters.
+    detector: Option<crate::detect::DetectorStats>,
 }
 
 #[derive(Serialize)]
@@ -175,6 +177,7 @@ async fn status(State(s): State<AppState>) -> Json<StatusResponse> {
                 .unwrap_or_default(),
         },
         watermark: (wm > 0).then(|| rfc3339(wm)),
+        detector: s.trackers.detector.lock().ok().map(|d| d.stats()),
         counts: Counts {
             processed: p.processed.load(Ordering::Relaxed),
             indexed: p.indexed.load(Ordering::Relaxed),
@@ -476,7 +479,7 @@ fn to_response(s: &Shared, r: SearchResult) -> SearchResponse {
 async fn search(
     State(s): State<AppState>,
     params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<SearchResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = parse_query(params)?;
     let started = Instant::now();
     let (filters, sort, limit) = params.filters(&s)?;
@@ -491,7 +494,14 @@ async fn search(
         .search_seconds
         .with_label_values(&["search"])
         .observe(started.elapsed().as_secs_f64());
-    Ok(Json(to_response(&s, result)))
+    // The query found nothing as written; these are its fuzzy retry's hits.
+    let fuzzy = result.fuzzy;
+    let body = Json(to_response(&s, result));
+    Ok(if fuzzy {
+        ([("x-kemala-fuzzy", "true")], body).into_response()
+    } else {
+        body.into_response()
+    })
 }
 
 fn parse_query<T>(

@@ -8,7 +8,10 @@
 //!
 //! Text is indexed from tokens computed once by enrichment (a
 //! `PreTokenizedString`); queries are analysed by the same analyzer,
-//! registered as the `kemala` tokenizer.
+//! registered as the `kemala` tokenizer. `text` holds the analysed terms
+//! (slang expanded, stemmed, Javanese folded); `text_exact` holds the same
+//! words' lowercased surface forms, so that a quoted phrase matches exactly
+//! what was written (tokenizer `kemala_exact`).
 
 pub mod search;
 
@@ -29,6 +32,8 @@ use crate::model::Enriched;
 use crate::text::{analyzer, Token};
 
 pub const TOKENIZER: &str = "kemala";
+/// The tokenizer of `text_exact`: surface forms only.
+pub const EXACT_TOKENIZER: &str = "kemala_exact";
 
 /// Threads that build segments. Two keep up with one pipeline thread on
 /// the 2-core machine this was measured on (`cargo bench --bench throughput`).
@@ -51,6 +56,9 @@ pub struct Fields {
     pub id: Field,
     pub created_at: Field,
     pub text: Field,
+    /// Lowercased surface forms, neither expanded nor stemmed: what a
+    /// quoted phrase matches.
+    pub text_exact: Field,
     pub body: Field,
     pub author: Field,
     pub author_id: Field,
@@ -90,6 +98,14 @@ pub fn schema() -> (Schema, Fields) {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        ),
+    );
+    let text_exact = b.add_text_field(
+        "text_exact",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(EXACT_TOKENIZER)
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         ),
     );
@@ -136,6 +152,7 @@ pub fn schema() -> (Schema, Fields) {
         id,
         created_at,
         text,
+        text_exact,
         body,
         author,
         author_id,
@@ -191,6 +208,22 @@ impl Tokenizer for KemalaTokenizer {
     }
 }
 
+/// The query-side tokenizer of `text_exact`: lowercased surface forms.
+#[derive(Clone, Default)]
+pub struct KemalaExactTokenizer;
+
+impl Tokenizer for KemalaExactTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut toks = Vec::new();
+        analyzer().analyse(text, &mut toks);
+        VecTokenStream {
+            tokens: to_tantivy(&crate::text::exact_tokens(&toks)),
+            cursor: 0,
+        }
+    }
+}
+
 fn to_tantivy(toks: &[Token]) -> Vec<TvToken> {
     toks.iter()
         .map(|t| TvToken {
@@ -225,6 +258,9 @@ impl IndexHandle {
         let index = Index::open_or_create(mmap, schema)
             .with_context(|| format!("cannot open the index in `{}`", dir.display()))?;
         index.tokenizers().register(TOKENIZER, KemalaTokenizer);
+        index
+            .tokenizers()
+            .register(EXACT_TOKENIZER, KemalaExactTokenizer);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -445,6 +481,13 @@ impl Writer {
             PreTokenizedString {
                 text: String::new(),
                 tokens: to_tantivy(tokens),
+            },
+        );
+        doc.add_pre_tokenized_text(
+            f.text_exact,
+            PreTokenizedString {
+                text: String::new(),
+                tokens: to_tantivy(&crate::text::exact_tokens(tokens)),
             },
         );
         doc.add_text(f.body, &t.text);

@@ -5,9 +5,11 @@
 
 mod accuracy;
 mod alerts;
+mod browser;
 mod common;
 mod dashboards;
 mod engine;
 mod latency;
 mod pipeline;
 mod process;
+mod search;

@@ -166,6 +166,18 @@ impl Dispatcher {
         }
     }
 
+    /// One delivery attempt, bounded in time, with what to retry it with.
+    async fn attempt(
+        self: Arc<Self>,
+        n: Notification,
+        attempts: u32,
+    ) -> (Notification, u32, Result<(), String>) {
+        let r = tokio::time::timeout(Duration::from_secs(10), self.deliver(n.clone()))
+            .await
+            .unwrap_or(Err("timed out".into()));
+        (n, attempts, r)
+    }
+
     /// Runs until `stop` resolves.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let me = Arc::new(self);
@@ -180,13 +192,7 @@ impl Dispatcher {
             while i < waiting.len() && in_flight.len() < MAX_IN_FLIGHT {
                 if waiting[i].0 <= now {
                     let (_, attempts, n) = waiting.swap_remove(i);
-                    let d = me.clone();
-                    in_flight.spawn(async move {
-                        let r = tokio::time::timeout(Duration::from_secs(10), d.deliver(n.clone()))
-                            .await
-                            .unwrap_or(Err("timed out".into()));
-                        (n, attempts, r)
-                    });
+                    in_flight.spawn(me.clone().attempt(n, attempts));
                 } else {
                     i += 1;
                 }
@@ -195,13 +201,7 @@ impl Dispatcher {
                 .store
                 .take_pending(MAX_IN_FLIGHT.saturating_sub(in_flight.len()))
             {
-                let d = me.clone();
-                in_flight.spawn(async move {
-                    let r = tokio::time::timeout(Duration::from_secs(10), d.deliver(n.clone()))
-                        .await
-                        .unwrap_or(Err("timed out".into()));
-                    (n, 0, r)
-                });
+                in_flight.spawn(me.clone().attempt(n, 0));
             }
             me.metrics
                 .alert_outbox

@@ -85,6 +85,7 @@ pub struct Engine {
     pub shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     consumer_thread: std::thread::JoinHandle<()>,
+    lag_thread: std::thread::JoinHandle<()>,
     pipeline_thread: std::thread::JoinHandle<anyhow::Result<()>>,
     http_task: tokio::task::JoinHandle<()>,
     http_stop: tokio::sync::oneshot::Sender<()>,
@@ -227,21 +228,25 @@ impl Engine {
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
             .spawn(move || pipeline.run(batch_rx))?;
+        let lag_thread = {
+            let (k, bootstrap, source, metrics, stop) = (
+                k.clone(),
+                bootstrap.clone(),
+                source.clone(),
+                metrics.clone(),
+                stop.clone(),
+            );
+            std::thread::Builder::new()
+                .name("kemala-lag".into())
+                .spawn(move || kafka::run_lag_monitor(&k, &bootstrap, source, metrics, stop))?
+        };
         let consumer_thread = {
-            let (source, stop, metrics) = (source.clone(), stop.clone(), metrics.clone());
+            let (source, stop) = (source.clone(), stop.clone());
             let batch_max = k.batch_max_messages;
             std::thread::Builder::new()
                 .name("kemala-consumer".into())
                 .spawn(move || {
-                    kafka::run_consumer(
-                        consumer,
-                        source,
-                        batch_max,
-                        batch_tx,
-                        committed_rx,
-                        stop,
-                        metrics,
-                    )
+                    kafka::run_consumer(consumer, source, batch_max, batch_tx, committed_rx, stop)
                 })?
         };
 
@@ -268,6 +273,7 @@ impl Engine {
             shared,
             stop,
             consumer_thread,
+            lag_thread,
             pipeline_thread,
             http_task,
             http_stop,
@@ -283,12 +289,14 @@ impl Engine {
         tracing::info!("shutting down");
         self.shared.ready.store(false, Ordering::Relaxed);
         self.stop.store(true, Ordering::Relaxed);
-        let (consumer_thread, pipeline_thread) = (self.consumer_thread, self.pipeline_thread);
+        let (consumer_thread, pipeline_thread, lag_thread) =
+            (self.consumer_thread, self.pipeline_thread, self.lag_thread);
         let result = tokio::task::spawn_blocking(move || {
             let r = pipeline_thread
                 .join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the pipeline thread panicked")));
             let _ = consumer_thread.join();
+            let _ = lag_thread.join();
             r
         })
         .await

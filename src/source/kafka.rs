@@ -170,7 +170,6 @@ pub enum Input {
 
 /// Runs the consumer loop until `stop` is set. Commits the offsets that
 /// arrive on `committed_rx` (each an index commit's offsets).
-#[allow(clippy::too_many_arguments)]
 pub fn run_consumer(
     consumer: BaseConsumer<SourceContext>,
     state: Arc<SourceState>,
@@ -178,10 +177,8 @@ pub fn run_consumer(
     batch_tx: SyncSender<Input>,
     committed_rx: Receiver<Offsets>,
     stop: Arc<AtomicBool>,
-    metrics: Arc<Metrics>,
 ) {
     let mut batch: Vec<RawMessage> = Vec::with_capacity(batch_max);
-    let mut last_lag = Instant::now();
     let mut last_sent = Instant::now();
     state.consuming.store(true, Ordering::Relaxed);
     let commit = |offsets: Offsets, mode: CommitMode| {
@@ -253,10 +250,6 @@ pub fn run_consumer(
                 Err(TrySendError::Disconnected(_)) => break 'outer,
             }
         }
-        if last_lag.elapsed() > Duration::from_secs(5) {
-            last_lag = Instant::now();
-            measure_lag(&consumer, &state, &metrics);
-        }
     }
     // Let the pipeline drain and make its final commit, then store those
     // offsets synchronously.
@@ -272,7 +265,33 @@ pub fn run_consumer(
     consumer.unsubscribe();
 }
 
-fn measure_lag(consumer: &BaseConsumer<SourceContext>, state: &SourceState, metrics: &Metrics) {
+/// Measures consumer lag every few seconds on a client of its own, so a slow
+/// broker answer never stalls the consumer thread. Runs until `stop`.
+pub fn run_lag_monitor(
+    k: &KafkaConfig,
+    bootstrap: &str,
+    state: Arc<SourceState>,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) {
+    let client: BaseConsumer = match client_config(k, bootstrap).create() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("cannot create the lag monitor's client, lag will not be measured: {e}");
+            return;
+        }
+    };
+    let mut last = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if last.elapsed() >= Duration::from_secs(5) {
+            last = Instant::now();
+            measure_lag(&client, &state, &metrics);
+        }
+    }
+}
+
+fn measure_lag(consumer: &BaseConsumer, state: &SourceState, metrics: &Metrics) {
     let assigned = state.assigned.lock().map(|a| a.clone()).unwrap_or_default();
     let offsets = state
         .index_offsets

@@ -262,3 +262,24 @@ pub fn wait_eq<T: PartialEq + std::fmt::Debug>(
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `n` generated tweets (no malformed ones) from `seed`, and their ids.
+pub fn generated(n: usize, seed: u64) -> (Vec<Vec<u8>>, std::collections::BTreeSet<u64>) {
+    let config = kemala::config::Config::embedded().unwrap();
+    let opts = kemala::gen::GenOptions {
+        seed,
+        malformed_ratio: 0.0,
+        ..kemala::gen::GenOptions::default()
+    };
+    let mut ids = std::collections::BTreeSet::new();
+    let payloads = kemala::gen::Generator::new(&config, opts)
+        .take(n)
+        .map(|g| {
+            if let kemala::gen::Truth::Tweet { id, .. } = g.truth {
+                assert!(ids.insert(id), "generated ids are unique");
+            }
+            g.payload
+        })
+        .collect();
+    (payloads, ids)
+}

@@ -6,12 +6,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kemala::gen::{GenOptions, Generator, Truth};
 use serde_json::Value;
 
 use crate::common::{
-    free_port, get_json, group_offsets, http, produce_all, start_broker, status, wait_for,
-    write_config, Proc,
+    free_port, generated, get_json, group_offsets, http, produce_all, start_broker, status,
+    wait_for, write_config, Proc,
 };
 
 fn index_offsets_flat(st: &Value) -> Vec<i64> {
@@ -25,26 +24,6 @@ fn index_offsets_flat(st: &Value) -> Vec<i64> {
         .collect();
     v.sort();
     v.into_iter().map(|(_, o)| o).collect()
-}
-
-fn generated(n: usize, seed: u64) -> (Vec<Vec<u8>>, BTreeSet<u64>) {
-    let config = kemala::config::Config::embedded().unwrap();
-    let opts = GenOptions {
-        seed,
-        malformed_ratio: 0.0,
-        ..GenOptions::default()
-    };
-    let mut ids = BTreeSet::new();
-    let payloads = Generator::new(&config, opts)
-        .take(n)
-        .map(|g| {
-            if let Truth::Tweet { id, .. } = g.truth {
-                assert!(ids.insert(id), "generated ids are unique");
-            }
-            g.payload
-        })
-        .collect();
-    (payloads, ids)
 }
 
 fn exported_ids(port: u16) -> Vec<u64> {

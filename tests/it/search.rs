@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use kemala::gen::{GenOptions, Generator, Truth};
+use kemala::gen::{GenOptions, Generator};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
@@ -84,22 +84,7 @@ pub fn v2_payload(t: &CorpusTweet) -> Vec<u8> {
 
 /// Generated tweets (seed 42, no malformed ones) and their ids.
 pub fn generated(n: usize) -> (Vec<Vec<u8>>, BTreeSet<u64>) {
-    let config = kemala::config::Config::embedded().unwrap();
-    let opts = GenOptions {
-        malformed_ratio: 0.0,
-        ..GenOptions::default()
-    };
-    let mut ids = BTreeSet::new();
-    let payloads = Generator::new(&config, opts)
-        .take(n)
-        .map(|g| {
-            if let Truth::Tweet { id, .. } = g.truth {
-                ids.insert(id);
-            }
-            g.payload
-        })
-        .collect();
-    (payloads, ids)
+    crate::common::generated(n, GenOptions::default().seed)
 }
 
 /// An engine holding 4,000 generated tweets and the labelled corpus.

@@ -562,8 +562,13 @@ impl Builder<'_> {
                 c => regex_escape(&c.to_string()),
             })
             .collect();
-        let q = RegexQuery::from_pattern(&regex, self.handle.fields.text_exact)
-            .map_err(|e| bad(format!("`{pattern}` cannot be searched: {e}")))?;
+        self.surface_regex(&regex, &pattern)
+    }
+
+    /// A regular expression over surface forms; `shown` is what the user wrote.
+    fn surface_regex(&self, regex: &str, shown: &str) -> Result<Box<dyn Query>, SearchError> {
+        let q = RegexQuery::from_pattern(regex, self.handle.fields.text_exact)
+            .map_err(|e| bad(format!("`{shown}` cannot be searched: {e}")))?;
         Ok(Box::new(q))
     }
 
@@ -582,10 +587,10 @@ impl Builder<'_> {
         if !negated {
             self.highlighter.prefixes.push(prefix.clone());
         }
-        let pattern = format!("{}.*", regex_escape(&prefix));
-        let q = RegexQuery::from_pattern(&pattern, self.handle.fields.text_exact)
-            .map_err(|e| bad(format!("`{prefix}*` cannot be searched: {e}")))?;
-        Ok(Box::new(q))
+        self.surface_regex(
+            &format!("{}.*", regex_escape(&prefix)),
+            &format!("{prefix}*"),
+        )
     }
 
     /// Free text: analysed words, an analysed phrase (`text:"..."`), a

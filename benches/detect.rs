@@ -31,7 +31,12 @@
 //!   unless such a spike of its topic exists in any region;
 //! * detection delay (event time, onset → `detected_at`) for spikes ≥5×, by
 //!   excess rate and series volume, next to the floor that `min_count`
-//!   imposes (when the 5th spike author posts);
+//!   imposes (when the 5th spike author posts) and to two references for
+//!   what any detector could do at the same false-alert budget: Lorden's
+//!   first-order bound, and an *ideal detector*, the CUSUM that knows each
+//!   series' background rate and each spike's size exactly, with its
+//!   threshold calibrated on the seed's own background so that its false
+//!   alerts stay within the budget;
 //! * re-firing, resolution lag, onset accuracy; multi-region incidents: one
 //!   province-wide alert listing the regions, and pages (alerts without a
 //!   parent) per incident;
@@ -273,6 +278,8 @@ struct Ev {
 }
 
 const NO_TOPIC: u8 = u8::MAX;
+/// The share of background complaints that name a second topic, at random.
+const SECOND_TOPIC: f64 = 0.05;
 /// Spike authors are numbered from here: new, distinct people.
 const SPIKE_AUTHORS: u64 = 1 << 60;
 
@@ -286,10 +293,15 @@ struct Label {
     mult: f64,
     /// Spike complainants an hour on top of the baseline.
     excess_per_hour: f64,
+    /// The series' own seasonal rate at onset (complaints an hour).
+    base_per_hour: f64,
     /// The multi-region incident it belongs to.
     incident: Option<usize>,
     /// When the 5th spike author posted (the floor any min_count=5 detector has).
     fifth: Option<i64>,
+    /// The delays of the reference detectors of [`ideal`]: knowing the
+    /// seasonal rate, and knowing the true rate (clairvoyant).
+    ideal: [Option<i64>; 2],
 }
 
 struct Incident {
@@ -301,11 +313,38 @@ struct Incident {
 
 struct Scenario {
     evs: Vec<Ev>,
+    /// The background's realized noise (day × hour multiplier), per hour and series.
+    noise: Vec<f32>,
     labels: Vec<Label>,
     incidents: Vec<Incident>,
     world: World,
     start_scoring: i64,
     end: i64,
+}
+
+impl Scenario {
+    /// The rate per hour of the background complaints series `s` counts at
+    /// `t`: its own, and the second topics of its region's other series. With
+    /// `noise`, the true rate (the realized day and hour multipliers
+    /// included); without, the seasonal rate, the best a baseline can learn.
+    fn intensity(&self, s: usize, t: i64, noise: bool) -> f64 {
+        let n = self.world.base.len();
+        let hour = ((t - T0) / HOUR) as usize;
+        let of = |u: usize| {
+            let m = if noise {
+                self.noise[hour * n + u] as f64
+            } else {
+                1.0
+            };
+            self.world.rate(u, t) * m
+        };
+        let (topic, slot) = (s / NUM_SLOTS, s % NUM_SLOTS);
+        let others: f64 = (0..NUM_TOPICS)
+            .filter(|&u| u != topic)
+            .map(|u| of(series(u, slot)))
+            .sum();
+        of(s) + SECOND_TOPIC / NUM_TOPICS as f64 * others
+    }
 }
 
 struct Gen {
@@ -332,7 +371,7 @@ impl Gen {
         // Background complaints sometimes name a second topic; labelled spike
         // records never do, so that every spike stays in its own series.
         let spike = author >= SPIKE_AUTHORS;
-        let topic2 = if retweet_of == 0 && !spike && self.rng.random::<f64>() < 0.05 {
+        let topic2 = if retweet_of == 0 && !spike && self.rng.random::<f64>() < SECOND_TOPIC {
             self.rng.random_range(0..NUM_TOPICS as u8)
         } else {
             NO_TOPIC
@@ -375,6 +414,7 @@ fn scenario(seed: u64, weeks: i64) -> Scenario {
     let n = world.base.len();
     let mut day_mult = vec![1.0; n];
     let mut hour_mult = vec![1.0; n];
+    let mut noise = Vec::with_capacity(n * (weeks * 168) as usize);
     let slot_ms = 10 * MIN;
     let mut t = T0;
     while t < end {
@@ -387,6 +427,7 @@ fn scenario(seed: u64, weeks: i64) -> Scenario {
             for m in &mut hour_mult {
                 *m = gamma1(&mut g.rng, 25.0);
             }
+            noise.extend(day_mult.iter().zip(&hour_mult).map(|(d, h)| (d * h) as f32));
         }
         for s in 0..n {
             let lambda = world.rate(s, t + slot_ms / 2)
@@ -485,7 +526,9 @@ fn scenario(seed: u64, weeks: i64) -> Scenario {
             end: onset + dur,
             mult,
             excess_per_hour,
+            base_per_hour: b_onset,
             fifth: times.get(4).copied(),
+            ideal: [None; 2],
             incident,
         });
     };
@@ -559,6 +602,7 @@ fn scenario(seed: u64, weeks: i64) -> Scenario {
     evs.sort_unstable_by_key(|e| (e.arrival, e.id));
     Scenario {
         evs,
+        noise,
         labels,
         incidents,
         world,
@@ -687,6 +731,10 @@ fn run_feed(sc: &Scenario, evs: &[Ev], batch: usize) -> Run {
 #[derive(Default)]
 struct Score {
     weeks: f64,
+    /// False alerts of the reference detectors on the regional series' background.
+    ideal_false: [usize; 2],
+    /// Their threshold slacks per seed, per class of series.
+    ideal_slack: [Vec<[f64; 3]>; 2],
     regional_series: f64,
     province_series: f64,
     /// (label, detected, delay in ms if detected by a new alert)
@@ -708,14 +756,176 @@ struct Score {
     keys: usize,
 }
 
+/// Per minute: the rate `b` and the KL rate `I` of a change from `b` to `b + e`.
+fn kl_rate(b: f64, e: f64) -> f64 {
+    (b + e) * (1.0 + e / b).ln() - e
+}
+
+/// The threshold of the ideal detector: `ln(gamma I)` holds a CUSUM's false
+/// alerts to one per `gamma` (100 weeks) if the background is exactly the
+/// Poisson it assumes, plus `slack`, calibrated on the real background.
+fn ideal_threshold(b: f64, e: f64, slack: f64) -> f64 {
+    let gamma = 100.0 * WEEK as f64 / MIN as f64;
+    ((gamma * kl_rate(b, e)).ln() + slack).max(0.0)
+}
+
+/// The complainants a series counts, per minute, as `(time, ln(1 + e / b(t)))`
+/// for the fresh authors (not seen in the series within the hour, as the
+/// detector counts them) from `from`, with `b(t)` the background's true
+/// rate ([`Scenario::intensity`]).
+fn ideal_steps(
+    sc: &Scenario,
+    noise: bool,
+    s: usize,
+    e: f64,
+    recs: &[(i64, u64)],
+    from: i64,
+    to: i64,
+) -> Vec<(i64, f64)> {
+    let mut seen: HashMap<u64, i64> = HashMap::new();
+    let start = recs.partition_point(|r| r.0 < from - HOUR);
+    let mut out = Vec::new();
+    for &(t, author) in &recs[start..] {
+        if t >= to {
+            break;
+        }
+        let fresh = seen.get(&author).is_none_or(|&at| t - at >= HOUR);
+        seen.insert(author, t);
+        if t >= from && fresh {
+            let b = sc.intensity(s, t, noise).max(1e-6) / 60.0;
+            out.push((t, (1.0 + e / b).ln()));
+        }
+    }
+    out
+}
+
+/// Runs a CUSUM over steps from `from`: the times at which it reaches `h`
+/// (restarting from zero after each).
+fn cusum(steps: &[(i64, f64)], e: f64, h: f64, from: i64, first_only: bool) -> Vec<i64> {
+    let (mut stat, mut last) = (0.0f64, from);
+    let mut alarms = Vec::new();
+    for &(t, step) in steps {
+        stat = (stat - e * (t - last) as f64 / MIN as f64).max(0.0) + step;
+        last = t;
+        if stat >= h {
+            alarms.push(t);
+            if first_only {
+                break;
+            }
+            stat = 0.0;
+        }
+    }
+    alarms
+}
+
+/// The ideal detector: for each spike, the CUSUM that knows the series'
+/// background rate `b(t)` (the generator's own, with the realized noise, so
+/// the background is exactly the Poisson process it assumes) and the spike's
+/// excess `e` exactly: the optimal test for that change (Lorden, Moustakides).
+/// No detector that must learn `b` and does not know `e` can do better.
+/// Its threshold is `ln(gamma I)` plus a slack (negative if it can), the
+/// smallest (in steps of 0.25) that holds its false alerts to the budget on the scored background
+/// of the regional series of a class, each watched by the CUSUM for the
+/// smallest 5x spike the bench injects there. Returns the slack per class,
+/// the ideal delays of the labels (in order) and the false alerts.
+fn ideal(
+    sc: &Scenario,
+    noise: bool,
+    records: &HashMap<(u16, u16), Vec<(i64, u64)>>,
+) -> ([f64; 3], Vec<Option<i64>>, usize) {
+    let weeks = (sc.end - sc.start_scoring) as f64 / WEEK as f64;
+    let class_of = |c: Class| c as usize;
+    let none = Vec::new();
+    let mut watched = Vec::new();
+    for topic in 0..NUM_TOPICS {
+        for slot in 1..NUM_SLOTS {
+            let s = series(topic, slot);
+            let recs = records
+                .get(&(topic as u16, region_code(slot)))
+                .unwrap_or(&none);
+            let background: Vec<(i64, u64)> = recs
+                .iter()
+                .copied()
+                .filter(|r| r.1 < SPIKE_AUTHORS)
+                .collect();
+            let base = sc.world.base[s];
+            let e = (5.0 * base.max(SPIKE_FLOOR_PER_HOUR) - base) / 60.0;
+            let h = ideal_threshold(base.max(1e-6) / 60.0, e, 0.0);
+            watched.push((
+                class_of(sc.world.class[s]),
+                e,
+                h,
+                ideal_steps(sc, noise, s, e, &background, sc.start_scoring, sc.end),
+            ));
+        }
+    }
+    // Each class of series (busy, medium, quiet) is held to the budget on
+    // its own, so that noisy busy series do not slow the quiet ones.
+    let mut slacks = [-12.0; 3];
+    let mut total = 0;
+    for (class, slack) in slacks.iter_mut().enumerate() {
+        let mine: Vec<_> = watched.iter().filter(|w| w.0 == class).collect();
+        let budget = mine.len() as f64 * weeks / 100.0;
+        loop {
+            let alarms: usize = mine
+                .iter()
+                .map(|(_, e, h, steps)| cusum(steps, *e, h + *slack, sc.start_scoring, false).len())
+                .sum();
+            if alarms as f64 <= budget || *slack >= 30.0 {
+                total += alarms;
+                break;
+            }
+            *slack += 0.25;
+        }
+    }
+    let delays = sc
+        .labels
+        .iter()
+        .map(|l| {
+            let s = s_of(l.topic, l.region);
+            let e = l.excess_per_hour / 60.0;
+            let slack = slacks[class_of(l.class)];
+            let h = ideal_threshold(l.base_per_hour.max(1e-6) / 60.0, e, slack);
+            let recs = records.get(&(l.topic, l.region)).unwrap_or(&none);
+            let steps = ideal_steps(sc, noise, s, e, recs, l.onset, l.end);
+            cusum(&steps, e, h, l.onset, true)
+                .first()
+                .map(|t| t - l.onset)
+        })
+        .collect();
+    (slacks, delays, total)
+}
+
 fn score(sc: &Scenario, run: &Run, out: &mut Score, explain: bool) {
     let scored = |a: &AlertSeen| a.detected >= sc.start_scoring && a.detected < sc.end;
+    // The records of each labelled series, for the ideal detector.
+    let mut records: HashMap<(u16, u16), Vec<(i64, u64)>> = HashMap::new();
+    for e in sc.evs.iter().filter(|e| e.retweet_of == 0) {
+        for topic in [e.topic, e.topic2] {
+            if topic != NO_TOPIC {
+                let v = records.entry((topic as u16, e.region)).or_default();
+                v.push((e.created, e.author));
+            }
+        }
+    }
+    for v in records.values_mut() {
+        v.sort_unstable();
+    }
+    let mut ideal_delays = vec![[None; 2]; sc.labels.len()];
+    for (k, noise) in [false, true].into_iter().enumerate() {
+        let (slack, delays, alarms) = ideal(sc, noise, &records);
+        out.ideal_false[k] += alarms;
+        out.ideal_slack[k].push(slack);
+        for (d, v) in ideal_delays.iter_mut().zip(delays) {
+            d[k] = v;
+        }
+    }
     let mut by_key: HashMap<(u16, u16), Vec<&AlertSeen>> = HashMap::new();
     for a in run.alerts.iter().filter(|a| scored(a)) {
         by_key.entry((a.topic, a.region)).or_default().push(a);
     }
     let tail = 4 * HOUR;
-    for l in &sc.labels {
+    for (l, &ideal) in sc.labels.iter().zip(&ideal_delays) {
         let alerts = by_key
             .get(&(l.topic, l.region))
             .map(Vec::as_slice)
@@ -743,8 +953,11 @@ fn score(sc: &Scenario, run: &Run, out: &mut Score, explain: bool) {
                 (l.onset - T0) as f64 / DAY as f64
             );
         }
-        out.outcomes
-            .push((l.clone(), detected, new.map(|d| d - l.onset)));
+        out.outcomes.push((
+            Label { ideal, ..l.clone() },
+            detected,
+            new.map(|d| d - l.onset),
+        ));
         if detected {
             let fragments: Vec<&&AlertSeen> = alerts
                 .iter()
@@ -898,6 +1111,19 @@ fn quantile(v: &mut [i64], q: f64) -> Option<i64> {
     Some(v[((v.len() - 1) as f64 * q).round() as usize])
 }
 
+/// Lorden's bound for a spike, in ms: any detector whose false alerts come
+/// at most once per `gamma` in a series needs, in expectation and to first
+/// order, `ln(gamma I) / I` to detect a change of Kullback-Leibler rate `I`
+/// (see [`kl_rate`]; `gamma` = 100 weeks, the budget of one false alert per
+/// 100 series-weeks). It assumes a Poisson background and ignores that
+/// counts are whole (a spike cannot be seen before its first tweets), so it
+/// is optimistic.
+fn lorden(l: &Label) -> i64 {
+    let b = l.base_per_hour.max(1e-6) / 60.0;
+    let e = l.excess_per_hour / 60.0;
+    (ideal_threshold(b, e, 0.0) / kl_rate(b, e) * MIN as f64) as i64
+}
+
 fn mins(ms: Option<i64>) -> String {
     ms.map_or("-".into(), |ms| {
         format!("{:.1} min", ms as f64 / MIN as f64)
@@ -978,6 +1204,42 @@ fn report(name: &str, seeds: &[u64], s: &Score) {
         mins(quantile(&mut bound, 0.5)),
         mins(quantile(&mut bound, 0.9))
     );
+    let mut bounds: Vec<i64> = s
+        .outcomes
+        .iter()
+        .filter(|(l, _, _)| l.mult >= 5.0)
+        .map(|(l, _, _)| lorden(l))
+        .collect();
+    for (k, name) in [
+        "ideal detector (knows the seasonal rate and each spike's size)",
+        "clairvoyant detector (also knows every hour's random noise)",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut d: Vec<i64> = s
+            .outcomes
+            .iter()
+            .filter(|(l, _, _)| l.mult >= 5.0)
+            .map(|(l, _, _)| l.ideal[k].unwrap_or(i64::MAX))
+            .collect();
+        let under2 = d.iter().filter(|&&d| d <= 2 * MIN).count();
+        println!(
+            "   {name}: median {}, p90 {}; {} within 2 min. Held to {:.2} false alerts per 100 regional series-weeks by threshold slacks (busy, medium, quiet, per seed) of {:?} nats",
+            mins(quantile(&mut d, 0.5)),
+            mins(quantile(&mut d, 0.9)),
+            pct(under2, d.len()),
+            100.0 * s.ideal_false[k] as f64 / (s.regional_series * s.weeks),
+            s.ideal_slack[k],
+        );
+    }
+    let under2 = bounds.iter().filter(|&&d| d <= 2 * MIN).count();
+    println!(
+        "   Lorden's first-order bound at that budget (Poisson background; optimistic): median {}, p90 {}; {} under 2 min",
+        mins(quantile(&mut bounds, 0.5)),
+        mins(quantile(&mut bounds, 0.9)),
+        pct(under2, bounds.len())
+    );
     for (lo, hi) in [
         (0.0, 60.0),
         (60.0, 120.0),
@@ -1010,12 +1272,26 @@ fn report(name: &str, seeds: &[u64], s: &Score) {
             .filter(|(l, _, _)| l.mult >= 5.0 && l.class == class)
             .filter_map(|(_, _, d)| *d)
             .collect();
+        let mut bound: Vec<i64> = s
+            .outcomes
+            .iter()
+            .filter(|(l, _, _)| l.mult >= 5.0 && l.class == class)
+            .map(|(l, _, _)| l.ideal[0].unwrap_or(i64::MAX))
+            .collect();
+        let mut clairvoyant: Vec<i64> = s
+            .outcomes
+            .iter()
+            .filter(|(l, _, _)| l.mult >= 5.0 && l.class == class)
+            .map(|(l, _, _)| l.ideal[1].unwrap_or(i64::MAX))
+            .collect();
         println!(
-            "   {:<6}: median {}, p90 {} (n = {})",
+            "   {:<6}: median {}, p90 {} (n = {}); ideal: median {}, clairvoyant {}",
             format!("{class:?}").to_lowercase(),
             mins(quantile(&mut d, 0.5)),
             mins(quantile(&mut d, 0.9)),
-            d.len()
+            d.len(),
+            mins(quantile(&mut bound, 0.5)),
+            mins(quantile(&mut clairvoyant, 0.5)),
         );
     }
     let mut lag = s.resolve_lag.clone();
@@ -1078,7 +1354,11 @@ fn params() -> DetectorParams {
     {
         c.p_value = p;
     }
-    DetectorParams::from_config(&c)
+    let mut p = DetectorParams::from_config(&c);
+    if let Ok(v) = std::env::var("KEMALA_DETECT_WINDOWS") {
+        p.windows = v.split(',').filter_map(|w| w.trim().parse().ok()).collect();
+    }
+    p
 }
 
 fn main() {

@@ -1272,26 +1272,23 @@ fn report(name: &str, seeds: &[u64], s: &Score) {
             .filter(|(l, _, _)| l.mult >= 5.0 && l.class == class)
             .filter_map(|(_, _, d)| *d)
             .collect();
-        let mut bound: Vec<i64> = s
-            .outcomes
-            .iter()
-            .filter(|(l, _, _)| l.mult >= 5.0 && l.class == class)
-            .map(|(l, _, _)| l.ideal[0].unwrap_or(i64::MAX))
-            .collect();
-        let mut clairvoyant: Vec<i64> = s
-            .outcomes
-            .iter()
-            .filter(|(l, _, _)| l.mult >= 5.0 && l.class == class)
-            .map(|(l, _, _)| l.ideal[1].unwrap_or(i64::MAX))
-            .collect();
+        let reference = |k: usize| {
+            let mut v: Vec<i64> = s
+                .outcomes
+                .iter()
+                .filter(|(l, _, _)| l.mult >= 5.0 && l.class == class)
+                .map(|(l, _, _)| l.ideal[k].unwrap_or(i64::MAX))
+                .collect();
+            mins(quantile(&mut v, 0.5))
+        };
         println!(
             "   {:<6}: median {}, p90 {} (n = {}); ideal: median {}, clairvoyant {}",
             format!("{class:?}").to_lowercase(),
             mins(quantile(&mut d, 0.5)),
             mins(quantile(&mut d, 0.9)),
             d.len(),
-            mins(quantile(&mut bound, 0.5)),
-            mins(quantile(&mut clairvoyant, 0.5)),
+            reference(0),
+            reference(1),
         );
     }
     let mut lag = s.resolve_lag.clone();

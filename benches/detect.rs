@@ -649,18 +649,8 @@ fn run_feed(sc: &Scenario, evs: &[Ev], batch: usize) -> Run {
     let mut det = Detector::new(params(), NUM_TOPICS);
     let mut events = Vec::new();
     let mut rec = Record {
-        id: 0,
-        created_at_ms: 0,
-        author: 0,
         topics: Vec::with_capacity(2),
-        region: RegionCode(0),
-        is_complaint: true,
-        retweet_of: None,
-        agency: None,
-        official_author: None,
-        reply_to: None,
-        conversation: None,
-        mentioned_agencies: Vec::new(),
+        ..Record::default()
     };
     let mut watermark = i64::MIN;
     let mut late_ids = Vec::new();

@@ -23,8 +23,8 @@ pub struct TopicId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AgencyId(pub u16);
 
-/// A region's BPS code (3374 is Kota Semarang); 0 is `unknown`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A region's BPS code (3374 is Kota Semarang); 0 is `unknown`, the default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RegionCode(pub u16);
 
 impl RegionCode {
@@ -127,7 +127,7 @@ impl Enriched {
 /// latency tracker need. Built from an [`Enriched`] tweet on the live path,
 /// and from the index's fast fields when state is rebuilt on start, so both
 /// paths feed the same pure state machines.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Record {
     pub id: u64,
     /// Event time (ms since the Unix epoch).

@@ -24,12 +24,7 @@ fn rec(id: u64, at: i64, author: u64, topic: u16, region: u16) -> Record {
         topics: vec![TopicId(topic)],
         region: RegionCode(region),
         is_complaint: true,
-        retweet_of: None,
-        agency: None,
-        official_author: None,
-        reply_to: None,
-        conversation: None,
-        mentioned_agencies: Vec::new(),
+        ..Record::default()
     }
 }
 

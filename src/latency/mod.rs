@@ -1191,12 +1191,9 @@ mod tests {
             topics: vec![ROAD],
             region: RegionCode(3374),
             is_complaint: true,
-            retweet_of: None,
             agency: Some(PEMKOT),
-            official_author: None,
-            reply_to: None,
             conversation: Some(id),
-            mentioned_agencies: vec![],
+            ..Record::default()
         }
     }
 
@@ -1206,15 +1203,10 @@ mod tests {
             id,
             created_at_ms: at,
             author: 9_000 + u64::from(by.0),
-            topics: vec![],
-            region: RegionCode::UNKNOWN,
-            is_complaint: false,
-            retweet_of: None,
-            agency: None,
             official_author: Some(by),
             reply_to: Some(to),
             conversation: Some(to),
-            mentioned_agencies: vec![],
+            ..Record::default()
         }
     }
 

@@ -425,18 +425,20 @@ fn open_complaints_survive_kill_9_and_later_answers_close_them() {
     let complaints: Vec<Vec<u8>> = (0..N)
         .map(|i| complaint(2_000_000 + i * 10, 50_000 + i, T0 + i as i64 * 1_000))
         .collect();
+    // Pemkot Semarang answering complaint `i`, `after_ms` after it.
+    let answer = |i: u64, after_ms: i64, text: &str| {
+        v2(
+            2_000_001 + i * 10,
+            PEMKOT_SMG,
+            T0 + i as i64 * 1_000 + after_ms,
+            text,
+            Some(2_000_000 + i * 10),
+            &[],
+        )
+    };
     // Half are answered in the first feed.
     let first_answers: Vec<Vec<u8>> = (0..N / 2)
-        .map(|i| {
-            v2(
-                2_000_001 + i * 10,
-                PEMKOT_SMG,
-                T0 + i as i64 * 1_000 + 600_000,
-                "Siap ditangani",
-                Some(2_000_000 + i * 10),
-                &[],
-            )
-        })
+        .map(|i| answer(i, 600_000, "Siap ditangani"))
         .collect();
     let mut feed = complaints;
     feed.extend(first_answers);
@@ -475,16 +477,7 @@ fn open_complaints_survive_kill_9_and_later_answers_close_them() {
     );
     // Answers arriving after the restart close the right complaints.
     let later: Vec<Vec<u8>> = (N / 2..N * 3 / 4)
-        .map(|i| {
-            v2(
-                2_000_001 + i * 10,
-                PEMKOT_SMG,
-                T0 + i as i64 * 1_000 + 900_000,
-                "Sudah diperbaiki",
-                Some(2_000_000 + i * 10),
-                &[],
-            )
-        })
+        .map(|i| answer(i, 900_000, "Sudah diperbaiki"))
         .collect();
     produce_all(&bootstrap, "tweets", later);
     let a = wait_for("the later answers", Duration::from_secs(120), || {

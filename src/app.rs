@@ -26,7 +26,9 @@ use crate::enrich::Enricher;
 use crate::index::{CommitPayload, IndexHandle, Offsets, Writer};
 use crate::source::broker::EmbeddedBroker;
 use crate::source::decode::{decode, Reject};
-use crate::source::kafka::{self, DeadLetter, DeadLetterProducer, Input, RawMessage, SourceState};
+use crate::source::kafka::{
+    self, DeadLetter, DeadLetterProducer, Input, PartitionView, RawMessage, SourceState,
+};
 use crate::telemetry::Metrics;
 use crate::track::Trackers;
 
@@ -34,9 +36,12 @@ use crate::track::Trackers;
 /// move event time forward.
 const MAX_FUTURE_MS: i64 = 3_600_000;
 
-/// A partition that delivered nothing for this long no longer holds event
-/// time back (liveness only: it never moves event time by itself).
-const IDLE_PARTITION: Duration = Duration::from_secs(10);
+/// A partition that has stayed caught up (nothing left on the broker) this
+/// long stops holding event time back. Input already in Kafka reaches the end
+/// of a partition only once, after its last message, so this never decides
+/// anything for a replay; it only spares tweets that a producer is still
+/// writing, partition by partition, from a moment's skew between partitions.
+const CAUGHT_UP_GRACE: Duration = Duration::from_secs(2);
 
 /// Counters the rest of the engine (status, demo throttling, tests) reads.
 #[derive(Default)]
@@ -223,7 +228,7 @@ impl Engine {
                 .map(|d| d.0.as_millis() as i64),
             uncommitted_messages: 0,
             trackers: trackers.clone(),
-            partition_clock: PartitionClock::new(),
+            partitions: PartitionClocks::restore(&committed.event_times),
         };
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
@@ -334,12 +339,138 @@ struct Pipeline {
     retention_ms: Option<i64>,
     uncommitted_messages: u64,
     trackers: Arc<Trackers>,
-    /// Per partition: its newest event time, and when it last delivered.
-    partition_clock: PartitionClock,
+    /// Per partition: its newest event time, and whether it is caught up.
+    partitions: PartitionClocks,
 }
 
-type PartitionClock =
-    std::collections::HashMap<String, std::collections::HashMap<i32, (i64, Instant)>>;
+/// One partition's clock.
+#[derive(Clone, Copy, Debug)]
+struct PartitionClock {
+    /// The newest event time among its tweets (`i64::MIN` before the first).
+    newest_ms: i64,
+    /// Since when the consumer has reported it caught up, if it is.
+    caught_up_since: Option<Instant>,
+}
+
+/// The partitions' clocks, from which event time is derived. Event time
+/// depends on the data and on the broker's state (what is left to read), not
+/// on when batches happen to arrive, so the same input gives the same alerts
+/// however it is batched and however loaded the machine is.
+#[derive(Default)]
+struct PartitionClocks {
+    clocks: BTreeMap<(String, i32), PartitionClock>,
+    view: PartitionView,
+}
+
+impl PartitionClocks {
+    /// Clocks as an index commit left them, so a restart judges lateness
+    /// exactly as the run before it did.
+    fn restore(event_times: &Offsets) -> PartitionClocks {
+        let mut c = PartitionClocks::default();
+        for (topic, parts) in event_times {
+            for (p, ms) in parts {
+                c.clocks.insert(
+                    (topic.clone(), *p),
+                    PartitionClock {
+                        newest_ms: *ms,
+                        caught_up_since: None,
+                    },
+                );
+            }
+        }
+        c
+    }
+
+    fn snapshot(&self) -> Offsets {
+        let mut out = Offsets::new();
+        for ((topic, p), c) in &self.clocks {
+            if c.newest_ms > i64::MIN {
+                out.entry(topic.clone())
+                    .or_default()
+                    .insert(*p, c.newest_ms);
+            }
+        }
+        out
+    }
+
+    /// Takes the consumer's view that came with an input.
+    fn update(&mut self, view: PartitionView, now: Instant) {
+        for (topic, parts) in &view.assigned {
+            for p in parts {
+                let c = self
+                    .clocks
+                    .entry((topic.clone(), *p))
+                    .or_insert(PartitionClock {
+                        newest_ms: i64::MIN,
+                        caught_up_since: None,
+                    });
+                if !view.is_caught_up(topic, *p) {
+                    c.caught_up_since = None;
+                } else if c.caught_up_since.is_none() {
+                    c.caught_up_since = Some(now);
+                }
+            }
+        }
+        self.view = view;
+    }
+
+    fn newest(&self, topic: &str, partition: i32) -> i64 {
+        self.clocks
+            .get(&(topic.to_string(), partition))
+            .map_or(i64::MIN, |c| c.newest_ms)
+    }
+
+    fn saw(&mut self, topic: &str, partition: i32, created_at_ms: i64) {
+        let key = (topic.to_string(), partition);
+        match self.clocks.get_mut(&key) {
+            Some(c) => c.newest_ms = c.newest_ms.max(created_at_ms),
+            None => {
+                self.clocks.insert(
+                    key,
+                    PartitionClock {
+                        newest_ms: created_at_ms,
+                        caught_up_since: None,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Event time that every assigned partition has reached: the smallest
+    /// newest event time over the partitions that still hold messages (or
+    /// have not said yet whether they do). A partition with a backlog holds
+    /// event time back however long it takes to deliver, so its tweets are
+    /// never late because another partition ran ahead. A partition that has
+    /// stayed caught up for [`CAUGHT_UP_GRACE`] lets go; when every one has,
+    /// the newest event time seen stands. With no partition assigned (before
+    /// the first assignment, during a rebalance) nothing is known, and event
+    /// time does not move.
+    fn watermark(&self, now: Instant) -> i64 {
+        if self.view.assigned.values().all(Vec::is_empty) {
+            return i64::MIN;
+        }
+        let holding = self
+            .view
+            .assigned
+            .iter()
+            .flat_map(|(t, ps)| ps.iter().map(move |p| (t, *p)))
+            .filter_map(|(t, p)| {
+                let c = self.clocks.get(&(t.clone(), p))?;
+                let released = c
+                    .caught_up_since
+                    .is_some_and(|since| now.duration_since(since) >= CAUGHT_UP_GRACE);
+                (!released).then_some(c.newest_ms)
+            })
+            .min();
+        holding.unwrap_or_else(|| {
+            self.clocks
+                .values()
+                .map(|c| c.newest_ms)
+                .max()
+                .unwrap_or(i64::MIN)
+        })
+    }
+}
 
 impl Pipeline {
     fn run(mut self, rx: Receiver<Input>) -> anyhow::Result<()> {
@@ -349,8 +480,12 @@ impl Pipeline {
                 .saturating_sub(self.last_commit.elapsed())
                 .max(Duration::from_millis(10));
             match rx.recv_timeout(wait) {
-                Ok(Input::Batch(b)) => self.handle_batch(b)?,
-                Ok(Input::Idle) | Err(RecvTimeoutError::Timeout) => self.tick(),
+                Ok(Input::Batch(b, view)) => self.handle_batch(b, view)?,
+                Ok(Input::Idle(view)) => {
+                    self.partitions.update(view, Instant::now());
+                    self.tick();
+                }
+                Err(RecvTimeoutError::Timeout) => self.tick(),
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             let due = self.last_commit.elapsed() >= self.commit_interval
@@ -371,39 +506,12 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Event time that every active partition has reached: the smallest of
-    /// their newest event times. A partition that lags (a backlog, a slow
-    /// broker) holds it back, so its tweets are not "late" for the detector
-    /// just because another partition ran ahead. A partition silent for
-    /// `IDLE_PARTITION` stops holding it back; when all are silent, the
-    /// newest event time seen stands.
-    fn event_watermark(&mut self, now: Instant) -> i64 {
-        // An assigned partition that has not delivered yet holds event time
-        // back too (until it has been idle that long), so the first batch of
-        // one partition does not make every other partition's tweets late.
-        if let Ok(assigned) = self.source.assigned.lock() {
-            for (topic, parts) in assigned.iter() {
-                let clock = self.partition_clock.entry(topic.clone()).or_default();
-                for p in parts {
-                    clock.entry(*p).or_insert((i64::MIN, now));
-                }
-            }
-        }
-        // Among the partitions that delivered lately, the slowest one sets
-        // event time; when all have gone quiet, everything was delivered and
-        // the newest event time stands.
-        let clocks = || self.partition_clock.values().flat_map(|p| p.values());
-        let active = clocks()
-            .filter(|(_, seen)| now.duration_since(*seen) < IDLE_PARTITION)
-            .map(|(ms, _)| *ms)
-            .min();
-        active.unwrap_or_else(|| clocks().map(|(ms, _)| *ms).max().unwrap_or(i64::MIN))
-    }
-
-    /// Between batches: partitions that went quiet stop holding event time
+    /// Between batches: partitions that caught up stop holding event time
     /// back, and the state machines see the time move on.
     fn tick(&mut self) {
-        let wm = self.watermark_ms.max(self.event_watermark(Instant::now()));
+        let wm = self
+            .watermark_ms
+            .max(self.partitions.watermark(Instant::now()));
         if wm > self.watermark_ms {
             self.watermark_ms = wm;
             self.trackers.feed(&[], wm);
@@ -412,7 +520,7 @@ impl Pipeline {
         }
     }
 
-    fn handle_batch(&mut self, batch: Vec<RawMessage>) -> anyhow::Result<()> {
+    fn handle_batch(&mut self, batch: Vec<RawMessage>, view: PartitionView) -> anyhow::Result<()> {
         let started = Instant::now();
         let searcher = self.writer.searcher();
         let mut tokens = Vec::new();
@@ -451,13 +559,24 @@ impl Pipeline {
                     });
                 }
                 Ok(tweet) => {
+                    // Lateness is judged against the tweet's own partition, so
+                    // it depends on that partition's data alone.
+                    let newest = self.partitions.newest(&m.topic, m.partition);
+                    // A timestamp far in the future is a broken clock, not event
+                    // time: it would skip the detector's buckets ahead.
+                    let created = tweet.created_at_ms;
+                    if created <= now_ms + MAX_FUTURE_MS {
+                        self.partitions.saw(&m.topic, m.partition, created);
+                    } else {
+                        future += 1;
+                    }
                     if self.writer.contains(&searcher, tweet.id) {
                         duplicates += 1;
                         continue;
                     }
                     let e = self.enricher.enrich(tweet, &mut tokens);
                     let record = e.record();
-                    let late = self.trackers.observe(&record);
+                    let late = self.trackers.observe(&record, newest);
                     self.writer.add(&e, &tokens, late)?;
                     if e.is_complaint && !e.topics.is_empty() {
                         self.trackers
@@ -465,20 +584,6 @@ impl Pipeline {
                     }
                     records.push(record);
                     indexed += 1;
-                    // A timestamp far in the future is a broken clock, not event
-                    // time: it would skip the detector's buckets ahead.
-                    let created = e.tweet.created_at_ms;
-                    if created <= now_ms + MAX_FUTURE_MS {
-                        let parts = match self.partition_clock.get_mut(m.topic.as_str()) {
-                            Some(p) => p,
-                            None => self.partition_clock.entry(m.topic.clone()).or_default(),
-                        };
-                        let c = parts.entry(m.partition).or_insert((created, started));
-                        c.0 = c.0.max(created);
-                        c.1 = started;
-                    } else {
-                        future += 1;
-                    }
                     *langs.entry(e.lang.code()).or_default() += 1;
                     if e.is_complaint {
                         for t in &e.topics {
@@ -488,7 +593,10 @@ impl Pipeline {
                 }
             }
         }
-        self.watermark_ms = self.watermark_ms.max(self.event_watermark(started));
+        self.partitions.update(view, Instant::now());
+        self.watermark_ms = self
+            .watermark_ms
+            .max(self.partitions.watermark(Instant::now()));
         self.trackers.feed(&records, self.watermark_ms);
         let m = &self.metrics;
         m.future_timestamps.inc_by(future);
@@ -548,6 +656,7 @@ impl Pipeline {
             version: 1,
             offsets: self.next_offsets.clone(),
             watermark_ms: self.watermark_ms,
+            event_times: self.partitions.snapshot(),
         };
         self.writer.commit(&payload)?;
         if let Ok(mut o) = self.source.index_offsets.lock() {
@@ -652,4 +761,61 @@ pub fn alert_dir(index_dir: &std::path::Path) -> std::path::PathBuf {
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "index".into());
     index_dir.with_file_name(format!("{name}-alerts"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(assigned: &[i32], caught_up: &[i32]) -> PartitionView {
+        PartitionView {
+            assigned: BTreeMap::from([("tweets".to_string(), assigned.to_vec())]),
+            caught_up: caught_up
+                .iter()
+                .map(|p| ("tweets".to_string(), *p))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn event_time_follows_the_partitions_that_still_hold_messages() {
+        let t0 = Instant::now();
+        let mut c = PartitionClocks::default();
+        // Nothing assigned yet: event time does not move, even with clocks
+        // restored from a commit.
+        c.saw("tweets", 0, 5_000);
+        assert_eq!(c.watermark(t0), i64::MIN);
+        // Partition 1 has not delivered: it holds event time back.
+        c.update(view(&[0, 1], &[]), t0);
+        assert_eq!(c.watermark(t0), i64::MIN);
+        c.saw("tweets", 1, 3_000);
+        assert_eq!(c.watermark(t0), 3_000);
+        // Partition 1 is caught up, but only just: it still holds.
+        c.update(view(&[0, 1], &[1]), t0);
+        assert_eq!(c.watermark(t0 + Duration::from_millis(100)), 3_000);
+        // After the grace it lets go; partition 0, with a backlog, never does.
+        let later = t0 + CAUGHT_UP_GRACE + Duration::from_secs(3600);
+        assert_eq!(c.watermark(later), 5_000);
+        // Every partition caught up: the newest event time stands.
+        c.saw("tweets", 1, 9_000);
+        c.update(view(&[0, 1], &[0, 1]), later);
+        assert_eq!(c.watermark(later + CAUGHT_UP_GRACE), 9_000);
+        // A message ends a partition's caught-up state.
+        c.update(view(&[0, 1], &[0]), later + CAUGHT_UP_GRACE);
+        assert_eq!(c.watermark(later + 2 * CAUGHT_UP_GRACE), 9_000);
+        c.saw("tweets", 0, 6_000);
+        c.update(view(&[0, 1], &[1]), later + 2 * CAUGHT_UP_GRACE);
+        assert_eq!(c.watermark(later + 4 * CAUGHT_UP_GRACE), 6_000);
+    }
+
+    #[test]
+    fn partition_clocks_survive_a_commit() {
+        let mut c = PartitionClocks::default();
+        c.saw("tweets", 3, 42);
+        c.saw("other", 0, 7);
+        let restored = PartitionClocks::restore(&c.snapshot());
+        assert_eq!(restored.newest("tweets", 3), 42);
+        assert_eq!(restored.newest("other", 0), 7);
+        assert_eq!(restored.newest("tweets", 4), i64::MIN);
+    }
 }

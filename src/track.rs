@@ -62,13 +62,15 @@ impl Trackers {
         }
     }
 
-    /// Counts a record in the detector; true when it came too late to count
-    /// (its bucket was closed). The index keeps that flag for rebuilds.
-    pub fn observe(&self, r: &Record) -> bool {
+    /// Counts a record in the detector; true when it came too late to count:
+    /// its bucket was closed, or its own partition, whose newest event time
+    /// was `partition_newest_ms`, had already moved past it. The index keeps
+    /// that flag for rebuilds.
+    pub fn observe(&self, r: &Record, partition_newest_ms: i64) -> bool {
         let late = self
             .detector
             .lock()
-            .map(|mut d| d.observe(r) == Observation::Late)
+            .map(|mut d| d.observe_behind(r, partition_newest_ms) == Observation::Late)
             .unwrap_or(false);
         if late {
             self.metrics.detect_late.inc();

@@ -537,13 +537,25 @@ impl Detector {
     /// rebuild that replays only the others, in any order, reaches exactly
     /// the live state.
     pub fn observe(&mut self, r: &Record) -> Observation {
+        self.observe_behind(r, i64::MIN)
+    }
+
+    /// Like [`Detector::observe`], but the record is also late when a
+    /// watermark of `source_ms` would have closed its bucket: pass the
+    /// newest event time of the record's own source (its Kafka partition),
+    /// and lateness depends on that source's data alone, not on how far
+    /// other sources have run ahead.
+    pub fn observe_behind(&mut self, r: &Record, source_ms: i64) -> Observation {
         self.stats.records += 1;
         if !r.is_complaint || r.retweet_of.is_some() || r.topics.is_empty() {
             self.stats.ignored += 1;
             return Observation::Ignored;
         }
         let bucket = r.created_at_ms.div_euclid(self.p.bucket_ms);
-        if self.next.is_some_and(|next| bucket < next) {
+        let source_limit = source_ms
+            .saturating_sub(self.p.allowed_lateness_ms)
+            .div_euclid(self.p.bucket_ms);
+        if bucket < source_limit || self.next.is_some_and(|next| bucket < next) {
             self.stats.late += 1;
             return Observation::Late;
         }

@@ -451,6 +451,25 @@ fn late_records_are_counted_not_used() {
 }
 
 #[test]
+fn lateness_against_the_records_own_source_ignores_how_far_others_ran() {
+    // Nothing is closed yet, but the record's own partition has moved 10
+    // minutes past it: late whatever the detector's watermark, so the
+    // verdict does not depend on other partitions' progress.
+    let mut det = Detector::new(DetectorParams::default(), 1);
+    let source = T0 + HOUR;
+    let behind = rec(1, source - 10 * MIN, 1, FLOOD, SEMARANG);
+    assert_eq!(det.observe_behind(&behind, source), Observation::Late);
+    // Within the allowed lateness (2 min) of its partition: counted.
+    let within = rec(2, source - MIN, 2, FLOOD, SEMARANG);
+    assert_eq!(det.observe_behind(&within, source), Observation::Counted);
+    // A source that has delivered nothing yet judges nothing late.
+    let first = rec(3, T0, 3, FLOOD, SEMARANG);
+    assert_eq!(det.observe_behind(&first, i64::MIN), Observation::Counted);
+    let stats = det.stats();
+    assert_eq!((stats.late, stats.counted), (1, 2));
+}
+
+#[test]
 fn a_watermark_jump_skips_ahead_without_firing() {
     // Regression: a jump past `max_catch_up` must restart the windows, not
     // subtract counts that were never added.

@@ -49,6 +49,10 @@ pub struct CommitPayload {
     /// Highest event time indexed so far (ms), the watermark.
     #[serde(default)]
     pub watermark_ms: i64,
+    /// The newest event time (ms) seen in each partition, against which a
+    /// restart judges lateness as the run before it did.
+    #[serde(default)]
+    pub event_times: Offsets,
 }
 
 #[derive(Clone, Copy, Debug)]

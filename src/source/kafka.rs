@@ -12,8 +12,15 @@
 //! index stands, whatever Kafka's committed offsets say. Kafka's committed
 //! offsets are written only after an index commit, from the offsets in that
 //! commit, and so can lag the index but never lead it.
+//!
+//! Caught up: librdkafka reports the end of a partition (`PartitionEOF`)
+//! when the consumer's position reaches the broker's high watermark. That
+//! report arrives in order with the messages, so the set of caught-up
+//! partitions travels with every batch ([`PartitionView`]): when the pipeline
+//! sees a partition as caught up, it has already handled every message that
+//! partition held. The event-time watermark is built on it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -22,7 +29,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
-use rdkafka::error::KafkaResult;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
@@ -58,7 +65,16 @@ pub struct SourceContext {
     state: Arc<SourceState>,
 }
 
-impl ClientContext for SourceContext {}
+impl ClientContext for SourceContext {
+    /// The end of a partition comes through here too, as a "global error",
+    /// besides being returned by `poll`: it is news, not an error.
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) {
+            return;
+        }
+        tracing::error!("librdkafka: {error}: {reason}");
+    }
+}
 
 impl ConsumerContext for SourceContext {
     fn rebalance(
@@ -126,7 +142,7 @@ pub fn consumer(
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false")
+        .set("enable.partition.eof", "true")
         .set("session.timeout.ms", "10000")
         .set("fetch.wait.max.ms", "20")
         .set("queued.max.messages.kbytes", "32768")
@@ -161,11 +177,30 @@ fn to_tpl(offsets: &Offsets) -> TopicPartitionList {
     tpl
 }
 
-/// What flows from the consumer thread to the pipeline.
+/// The consumer's partitions as of the last message in a batch: which are
+/// assigned, and which of those have no message left on the broker.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PartitionView {
+    pub assigned: BTreeMap<String, Vec<i32>>,
+    /// Assigned partitions whose every message up to the broker's high
+    /// watermark has been delivered (librdkafka's end-of-partition report,
+    /// with no message since).
+    pub caught_up: BTreeSet<(String, i32)>,
+}
+
+impl PartitionView {
+    pub fn is_caught_up(&self, topic: &str, partition: i32) -> bool {
+        self.caught_up.contains(&(topic.to_string(), partition))
+    }
+}
+
+/// What flows from the consumer thread to the pipeline; each carries the
+/// partitions' state as of its last message.
 pub enum Input {
-    Batch(Vec<RawMessage>),
-    /// Nothing arrived for a while: a chance to commit.
-    Idle,
+    Batch(Vec<RawMessage>, PartitionView),
+    /// Nothing arrived for a while (or a partition was caught up): a chance
+    /// to commit and to move event time.
+    Idle(PartitionView),
 }
 
 /// Runs the consumer loop until `stop` is set. Commits the offsets that
@@ -180,6 +215,10 @@ pub fn run_consumer(
 ) {
     let mut batch: Vec<RawMessage> = Vec::with_capacity(batch_max);
     let mut last_sent = Instant::now();
+    let mut view = PartitionView::default();
+    // The next offset of each partition, as delivered to the pipeline.
+    let mut next_offsets: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut view_changed = false;
     state.consuming.store(true, Ordering::Relaxed);
     let commit = |offsets: Offsets, mode: CommitMode| {
         if offsets.is_empty() {
@@ -202,8 +241,23 @@ pub fn run_consumer(
         } else {
             Duration::ZERO
         };
-        match consumer.poll(timeout) {
+        let polled = consumer.poll(timeout);
+        // A rebalance runs inside poll: take the assignment it left.
+        if let Ok(a) = state.assigned.lock() {
+            if *a != view.assigned {
+                view.assigned = a.clone();
+                view.caught_up
+                    .retain(|(t, p)| view.assigned.get(t).is_some_and(|ps| ps.contains(p)));
+                view_changed = true;
+            }
+        }
+        match polled {
             Some(Ok(m)) => {
+                let key = (m.topic().to_string(), m.partition());
+                if view.caught_up.remove(&key) {
+                    view_changed = true;
+                }
+                next_offsets.insert(key, m.offset() + 1);
                 batch.push(RawMessage {
                     topic: m.topic().to_string(),
                     partition: m.partition(),
@@ -214,28 +268,34 @@ pub fn run_consumer(
                     continue;
                 }
             }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                view_changed |= mark_caught_up(&consumer, &mut view, &next_offsets, p);
+            }
             Some(Err(e)) => tracing::warn!("kafka consumer error: {e}"),
             None => {}
         }
         let mut input = if batch.is_empty() {
-            if last_sent.elapsed() < Duration::from_millis(200) {
+            if last_sent.elapsed() < Duration::from_millis(200) && !view_changed {
                 None
             } else {
-                Some(Input::Idle)
+                Some(Input::Idle(view.clone()))
             }
         } else {
-            Some(Input::Batch(std::mem::replace(
-                &mut batch,
-                Vec::with_capacity(batch_max),
-            )))
+            Some(Input::Batch(
+                std::mem::replace(&mut batch, Vec::with_capacity(batch_max)),
+                view.clone(),
+            ))
         };
         // Block while the pipeline is full, but keep serving the consumer
         // (commits, rebalances) and watch for stop.
         while let Some(i) = input.take() {
             match batch_tx.try_send(i) {
-                Ok(()) => last_sent = Instant::now(),
+                Ok(()) => {
+                    last_sent = Instant::now();
+                    view_changed = false;
+                }
                 Err(TrySendError::Full(i)) => {
-                    if matches!(i, Input::Idle) {
+                    if matches!(i, Input::Idle(_)) {
                         break;
                     }
                     if stop.load(Ordering::Relaxed) {
@@ -263,6 +323,39 @@ pub fn run_consumer(
     }
     state.consuming.store(false, Ordering::Relaxed);
     consumer.unsubscribe();
+}
+
+/// Records librdkafka's end-of-partition report for partition `p`; true when
+/// the view changed. The report names only the partition number: with one
+/// assigned topic of that number it is that topic's; with several (rare: many
+/// input topics), each is checked against the broker's high watermark.
+fn mark_caught_up<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    view: &mut PartitionView,
+    next_offsets: &BTreeMap<(String, i32), i64>,
+    p: i32,
+) -> bool {
+    let topics: Vec<String> = view
+        .assigned
+        .iter()
+        .filter(|(_, ps)| ps.contains(&p))
+        .map(|(t, _)| t.clone())
+        .collect();
+    let mut changed = false;
+    for t in &topics {
+        let at_end = topics.len() == 1
+            || consumer
+                .fetch_watermarks(t, p, Duration::from_secs(1))
+                .is_ok_and(|(low, high)| {
+                    next_offsets
+                        .get(&(t.clone(), p))
+                        .map_or(low >= high, |next| *next >= high)
+                });
+        if at_end {
+            changed |= view.caught_up.insert((t.clone(), p));
+        }
+    }
+    changed
 }
 
 /// Measures consumer lag every few seconds on a client of its own, so a slow

@@ -12,26 +12,43 @@ use crate::common::{get_json, wait_for};
 pub struct InProc {
     pub rt: tokio::runtime::Runtime,
     pub engine: Option<Engine>,
-    pub broker: EmbeddedBroker,
+    /// The embedded broker the test owns, unless it brought its own.
+    pub _broker: Option<EmbeddedBroker>,
+    bootstrap: String,
     pub port: u16,
     /// Holds the index directory for the engine's lifetime.
     pub _dir: tempfile::TempDir,
 }
 
+/// An embedded broker with the input and dead-letter topics.
+pub fn broker(partitions: i32) -> EmbeddedBroker {
+    let k = Config::embedded().unwrap().engine.kafka;
+    EmbeddedBroker::start(
+        &[k.topics[0].clone(), k.dead_letter_topic.clone()],
+        partitions,
+    )
+    .unwrap()
+}
+
 impl InProc {
     pub fn start(partitions: i32, tweak: impl FnOnce(&mut Config)) -> InProc {
+        let b = broker(partitions);
+        let bootstrap = b.bootstrap().to_string();
+        InProc::start_on(Some(b), &bootstrap, tweak)
+    }
+
+    /// Starts an engine on a broker at `bootstrap`, owning `broker` if given.
+    pub fn start_on(
+        broker: Option<EmbeddedBroker>,
+        bootstrap: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> InProc {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::embedded().unwrap();
         config.engine.index.data_dir = dir.path().join("index");
         config.engine.index.commit_interval =
             kemala::config::HumanDuration(Duration::from_millis(500));
-        let k = &config.engine.kafka;
-        let broker = EmbeddedBroker::start(
-            &[k.topics[0].clone(), k.dead_letter_topic.clone()],
-            partitions,
-        )
-        .unwrap();
-        config.engine.kafka.brokers = broker.bootstrap().to_string();
+        config.engine.kafka.brokers = bootstrap.to_string();
         tweak(&mut config);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -46,7 +63,8 @@ impl InProc {
         InProc {
             rt,
             engine: Some(engine),
-            broker,
+            _broker: broker,
+            bootstrap: bootstrap.to_string(),
             port,
             _dir: dir,
         }
@@ -65,7 +83,7 @@ impl InProc {
     }
 
     pub fn bootstrap(&self) -> String {
-        self.broker.bootstrap().to_string()
+        self.bootstrap.clone()
     }
 
     /// Waits until the pipeline has handled and committed `n` messages.
@@ -79,6 +97,24 @@ impl InProc {
                     .committed
                     .load(std::sync::atomic::Ordering::Relaxed)
                     >= n)
+                    .then_some(())
+            },
+        );
+    }
+
+    /// Waits until `n` messages are committed and event time has reached
+    /// `event_ms`: every decision up to that time is made.
+    pub fn wait_settled(&self, n: u64, event_ms: i64) {
+        self.wait_committed(n);
+        let progress = self.engine.as_ref().unwrap().shared.progress.clone();
+        wait_for(
+            "event time to reach the end of the feed",
+            Duration::from_secs(60),
+            || {
+                (progress
+                    .watermark_ms
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    >= event_ms)
                     .then_some(())
             },
         );

@@ -8,6 +8,7 @@ mod alerts;
 mod browser;
 mod common;
 mod dashboards;
+mod determinism;
 mod engine;
 mod latency;
 mod pipeline;

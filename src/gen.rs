@@ -4594,6 +4594,60 @@ mod tests {
             .all(|g| g.payload.starts_with(b"{\"created_at\"")));
     }
 
+    /// Regression guard: the exact payloads and truths that tests and
+    /// benches depend on, in both formats, with bursts, replies, forwards,
+    /// retweets and malformed messages.
+    #[test]
+    fn payloads_are_byte_for_byte_pinned() {
+        use sha2::{Digest, Sha256};
+        let c = config();
+        let start = GenOptions::default().start_ms;
+        let cases = [
+            (
+                GenOptions::default(),
+                20_000,
+                "8e760a2f2f6129c1057756279e1f47883dbfdb10274b8e044c04d205ae11b3e1",
+            ),
+            (
+                GenOptions {
+                    seed: 7,
+                    v1_ratio: 1.0,
+                    reply_ratio: 1.0,
+                    retweet_ratio: 0.3,
+                    malformed_ratio: 0.02,
+                    ..GenOptions::demo()
+                },
+                20_000,
+                "5a54c6e022ed0a328513be40db718da7eddeb8381289dc837d876d8d096f3480",
+            ),
+            (
+                GenOptions {
+                    seed: 11,
+                    v1_ratio: 0.0,
+                    mean_tweets_per_hour: 20_000.0,
+                    bursts: vec![Burst {
+                        topic: "illegal_fees".into(),
+                        region_code: 3329,
+                        start_ms: start + HOUR_MS / 2,
+                        duration_ms: HOUR_MS,
+                        multiplier: 20.0,
+                    }],
+                    ..GenOptions::default()
+                },
+                20_000,
+                "473122828e20b7ab9ecfe2e4f16ddb28662124e88c3799fc3e7cae4b7ed4ae4e",
+            ),
+        ];
+        for (i, (opts, n, expected)) in cases.into_iter().enumerate() {
+            let mut h = Sha256::new();
+            for g in Generator::new(&c, opts).take(n) {
+                h.update(&g.payload);
+                h.update(format!("\n{:?}\n", g.truth).as_bytes());
+            }
+            assert_eq!(hex::encode(h.finalize()), expected, "case {i}");
+        }
+    }
+
     #[test]
     fn agencies_without_user_ids_get_a_stable_synthetic_one() {
         let c = config();

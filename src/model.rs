@@ -6,7 +6,122 @@
 //! into the loaded configuration, so hot paths compare integers and metric
 //! labels can only ever come from configured sets.
 
-use crate::enrich::lang::Lang;
+use std::collections::BTreeMap;
+
+/// Next offset to read, per topic and partition: what an index commit
+/// covers and what the source resumes from.
+pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
+
+/// Why a message was not a tweet. Each is a label of
+/// `kemala_messages_rejected_total{reason}` and a dead-letter header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reject {
+    Empty,
+    Oversized,
+    NotUtf8,
+    NotJson,
+    TooDeep,
+    NotTweet,
+    MissingId,
+    MissingText,
+    BadCreatedAt,
+}
+
+impl Reject {
+    pub const ALL: [Reject; 9] = [
+        Reject::Empty,
+        Reject::Oversized,
+        Reject::NotUtf8,
+        Reject::NotJson,
+        Reject::TooDeep,
+        Reject::NotTweet,
+        Reject::MissingId,
+        Reject::MissingText,
+        Reject::BadCreatedAt,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reject::Empty => "empty",
+            Reject::Oversized => "oversized",
+            Reject::NotUtf8 => "not_utf8",
+            Reject::NotJson => "not_json",
+            Reject::TooDeep => "too_deep",
+            Reject::NotTweet => "not_tweet",
+            Reject::MissingId => "missing_id",
+            Reject::MissingText => "missing_text",
+            Reject::BadCreatedAt => "bad_created_at",
+        }
+    }
+}
+
+/// Language label attached to a tweet.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Indonesian (also the prior for text too short to judge).
+    #[serde(alias = "in")]
+    Id,
+    /// Javanese, including Indonesian-Javanese code mixing with Javanese grammar.
+    #[serde(alias = "jw")]
+    Jv,
+    /// English.
+    En,
+    /// Sundanese.
+    Su,
+    /// Malay (only with Malaysian-specific evidence).
+    Ms,
+    /// Anything else, e.g. text mostly in a non-Latin script.
+    #[serde(alias = "und")]
+    Other,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 6] = [
+        Lang::Id,
+        Lang::Jv,
+        Lang::En,
+        Lang::Su,
+        Lang::Ms,
+        Lang::Other,
+    ];
+
+    /// ISO 639-1 code, or `"und"` for [`Lang::Other`].
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Id => "id",
+            Lang::Jv => "jv",
+            Lang::En => "en",
+            Lang::Su => "su",
+            Lang::Ms => "ms",
+            Lang::Other => "und",
+        }
+    }
+
+    /// Parses a language code; accepts the legacy `"in"` for Indonesian and `"jw"` for
+    /// Javanese because older Twitter/Google payloads still use them.
+    pub fn from_code(s: &str) -> Option<Lang> {
+        let s = s.trim();
+        let is = |code: &str| s.eq_ignore_ascii_case(code);
+        if is("id") || is("in") {
+            Some(Lang::Id)
+        } else if is("jv") || is("jw") {
+            Some(Lang::Jv)
+        } else if is("en") {
+            Some(Lang::En)
+        } else if is("su") {
+            Some(Lang::Su)
+        } else if is("ms") {
+            Some(Lang::Ms)
+        } else if is("und") || is("other") {
+            Some(Lang::Other)
+        } else {
+            None
+        }
+    }
+}
 
 /// Where a message sits in Kafka.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

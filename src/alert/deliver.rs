@@ -18,8 +18,10 @@ use sha2::Sha256;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::wire::alert_json;
 use super::{AlertKind, AlertState, AlertStore, Notification, StoredAlert, Target};
 use crate::telemetry::Metrics;
+use crate::timestamp::rfc3339;
 
 pub struct Webhook {
     pub url: String,
@@ -105,11 +107,9 @@ impl Dispatcher {
         AmAlert {
             labels,
             annotations,
-            starts_at: crate::http::rfc3339(a.started_at_ms),
+            starts_at: rfc3339(a.started_at_ms),
             ends_at: match a.state {
-                AlertState::Resolved => Some(crate::http::rfc3339(
-                    a.resolved_at_ms.unwrap_or(a.detected_at_ms),
-                )),
+                AlertState::Resolved => Some(rfc3339(a.resolved_at_ms.unwrap_or(a.detected_at_ms))),
                 AlertState::Firing => None,
             },
             generator_url: format!("{}/api/alerts?state=all", self.base_url),
@@ -143,9 +143,8 @@ impl Dispatcher {
                     // The agency lost its webhook in the config: nothing to do.
                     return Ok(());
                 };
-                let body =
-                    serde_json::to_vec(&crate::http::alert_json(&n.alert, &self.region_names))
-                        .map_err(|e| e.to_string())?;
+                let body = serde_json::to_vec(&alert_json(&n.alert, &self.region_names))
+                    .map_err(|e| e.to_string())?;
                 let r = self
                     .client
                     .post(&hook.url)

@@ -46,73 +46,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use lingua::{Language, LanguageDetectorBuilder};
 
-/// Language label attached to a tweet.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// Indonesian (also the prior for text too short to judge).
-    #[serde(alias = "in")]
-    Id,
-    /// Javanese, including Indonesian-Javanese code mixing with Javanese grammar.
-    #[serde(alias = "jw")]
-    Jv,
-    /// English.
-    En,
-    /// Sundanese.
-    Su,
-    /// Malay (only with Malaysian-specific evidence).
-    Ms,
-    /// Anything else, e.g. text mostly in a non-Latin script.
-    #[serde(alias = "und")]
-    Other,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 6] = [
-        Lang::Id,
-        Lang::Jv,
-        Lang::En,
-        Lang::Su,
-        Lang::Ms,
-        Lang::Other,
-    ];
-
-    /// ISO 639-1 code, or `"und"` for [`Lang::Other`].
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Id => "id",
-            Lang::Jv => "jv",
-            Lang::En => "en",
-            Lang::Su => "su",
-            Lang::Ms => "ms",
-            Lang::Other => "und",
-        }
-    }
-
-    /// Parses a language code; accepts the legacy `"in"` for Indonesian and `"jw"` for
-    /// Javanese because older Twitter/Google payloads still use them.
-    pub fn from_code(s: &str) -> Option<Lang> {
-        let s = s.trim();
-        let is = |code: &str| s.eq_ignore_ascii_case(code);
-        if is("id") || is("in") {
-            Some(Lang::Id)
-        } else if is("jv") || is("jw") {
-            Some(Lang::Jv)
-        } else if is("en") {
-            Some(Lang::En)
-        } else if is("su") {
-            Some(Lang::Su)
-        } else if is("ms") {
-            Some(Lang::Ms)
-        } else if is("und") || is("other") {
-            Some(Lang::Other)
-        } else {
-            None
-        }
-    }
-}
+use crate::model::Lang;
 
 /// Classes of the naive-Bayes stage, in score-vector order. Malay has no training data
 /// and Other is decided by script, so neither is a class here.

@@ -16,11 +16,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::app::Shared;
+use crate::alert::wire::{alert_json, AlertJson};
 use crate::index::search::{Filters, SearchError, SearchResult, Sort};
+use crate::state::Shared;
+use crate::timestamp::{self, rfc3339};
 
 type AppState = Arc<Shared>;
 
@@ -127,7 +129,7 @@ struct KafkaStatus {
     assigned_partitions: BTreeMap<String, Vec<i32>>,
     lag: BTreeMap<String, i64>,
     /// The offsets stored in the index's last commit: where a restart resumes.
-    index_offsets: crate::index::Offsets,
+    index_offsets: crate::model::Offsets,
 }
 
 #[derive(Serialize)]
@@ -190,12 +192,6 @@ async fn status(State(s): State<AppState>) -> Json<StatusResponse> {
     })
 }
 
-pub fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
 #[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
@@ -220,18 +216,11 @@ pub struct SearchParams {
 }
 
 fn parse_time(param: &str, v: &str) -> Result<i64, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Ok(t.timestamp_millis());
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        return Ok(d
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc().timestamp_millis())
-            .unwrap_or(0));
-    }
-    Err(ApiError::BadRequest(format!(
-        "`{param}` is `{v}`: write a date as 2026-01-31 or a time as 2026-01-31T08:00:00Z"
-    )))
+    timestamp::parse(v).map(|(ms, _)| ms).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "`{param}` is `{v}`: write a date as 2026-01-31 or a time as 2026-01-31T08:00:00Z"
+        ))
+    })
 }
 
 impl SearchParams {
@@ -275,7 +264,7 @@ impl SearchParams {
             _ => None,
         };
         let lang = match &self.lang {
-            Some(l) if !l.is_empty() => match crate::enrich::lang::Lang::from_code(l) {
+            Some(l) if !l.is_empty() => match crate::model::Lang::from_code(l) {
                 Some(lang) => Some(lang.code().to_string()),
                 None => {
                     return Err(ApiError::BadRequest(format!(
@@ -813,82 +802,6 @@ async fn export(
         .into_response())
 }
 
-/// The alert object of the API (and of webhooks).
-#[derive(Serialize)]
-pub struct AlertJson {
-    id: String,
-    kind: crate::alert::AlertKind,
-    topic: Option<String>,
-    region: RegionRef,
-    state: crate::alert::AlertState,
-    severity: String,
-    started_at: String,
-    detected_at: String,
-    resolved_at: Option<String>,
-    observed: f64,
-    expected: f64,
-    window_seconds: u64,
-    score: f64,
-    agencies: Vec<String>,
-    sample_tweet_ids: Vec<String>,
-    top_terms: Vec<String>,
-    regions: Vec<RegionRef>,
-    parent: Option<String>,
-    summary: String,
-    acked_by: Option<String>,
-    acked_at: Option<String>,
-}
-
-fn region_ref_named(names: &std::collections::HashMap<u16, String>, code: u16) -> RegionRef {
-    if code == 0 {
-        RegionRef {
-            code: "jateng".into(),
-            name: "Provinsi Jawa Tengah".into(),
-        }
-    } else {
-        RegionRef {
-            code: code.to_string(),
-            name: names
-                .get(&code)
-                .cloned()
-                .unwrap_or_else(|| "unknown".into()),
-        }
-    }
-}
-
-pub fn alert_json(
-    a: &crate::alert::StoredAlert,
-    names: &std::collections::HashMap<u16, String>,
-) -> AlertJson {
-    AlertJson {
-        id: a.id.clone(),
-        kind: a.kind,
-        topic: a.topic.clone(),
-        region: region_ref_named(names, a.region),
-        state: a.state,
-        severity: a.severity.clone(),
-        started_at: rfc3339(a.started_at_ms),
-        detected_at: rfc3339(a.detected_at_ms),
-        resolved_at: a.resolved_at_ms.map(rfc3339),
-        observed: a.observed,
-        expected: a.expected,
-        window_seconds: a.window_seconds,
-        score: a.score,
-        agencies: a.agencies.clone(),
-        sample_tweet_ids: a.sample_tweet_ids.iter().map(u64::to_string).collect(),
-        top_terms: a.top_terms.clone(),
-        regions: a
-            .regions
-            .iter()
-            .map(|r| region_ref_named(names, *r))
-            .collect(),
-        parent: a.parent.clone(),
-        summary: a.summary.clone(),
-        acked_by: a.acked_by.clone(),
-        acked_at: a.acked_at.clone(),
-    }
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct AlertParams {
@@ -1021,11 +934,10 @@ async fn ack(
     }
     // Name the acknowledger by a prefix of its token, never the whole secret.
     let who = format!("token:{}", token.chars().take(4).collect::<String>());
-    match s.alerts.ack(
-        &id,
-        &who,
-        &Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    ) {
+    match s
+        .alerts
+        .ack(&id, &who, &rfc3339(Utc::now().timestamp_millis()))
+    {
         Some(a) => Json(alert_json(&a, &s.region_names)).into_response(),
         None => (
             StatusCode::NOT_FOUND,

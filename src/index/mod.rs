@@ -28,7 +28,7 @@ use tantivy::tokenizer::{PreTokenizedString, Token as TvToken, TokenStream, Toke
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::config::Config;
-use crate::model::Enriched;
+use crate::model::{Enriched, Offsets};
 use crate::text::{analyzer, Token};
 
 pub const TOKENIZER: &str = "kemala";
@@ -38,9 +38,6 @@ pub const EXACT_TOKENIZER: &str = "kemala_exact";
 /// Threads that build segments. Two keep up with one pipeline thread on
 /// the 2-core machine this was measured on (`cargo bench --bench throughput`).
 pub const INDEXING_THREADS: usize = 2;
-
-/// Next offset to read, per topic and partition.
-pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
 
 #[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
 pub struct CommitPayload {

@@ -55,6 +55,7 @@ use tantivy::{
 
 use super::IndexHandle;
 use crate::text::{analyzer, exact_tokens, Token, TokenKind};
+use crate::timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -341,16 +342,6 @@ fn term_query(term: Term) -> Box<dyn Query> {
 
 fn filter_query(term: Term) -> Box<dyn Query> {
     Box::new(TermQuery::new(term, IndexRecordOption::Basic))
-}
-
-/// The ms of a `created_at` value: a day (`2026-01-31`, UTC midnight) or
-/// an RFC 3339 time; and whether it was a whole day.
-fn parse_instant(v: &str) -> Option<(i64, bool)> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
-        return Some((t.timestamp_millis(), false));
-    }
-    let d = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
-    Some((d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis(), true))
 }
 
 fn date_term(field: Field, ms: i64) -> Term {
@@ -761,7 +752,7 @@ impl Builder<'_> {
                 f.author,
                 &v.trim_start_matches('@').to_lowercase(),
             ))),
-            "lang" => match crate::enrich::lang::Lang::from_code(v) {
+            "lang" => match crate::model::Lang::from_code(v) {
                 Some(l) => Ok(filter_query(Term::from_field_text(f.lang, l.code()))),
                 None => Err(bad(format!(
                     "unknown language `{v}` in `lang:`; use id, jv, en, su, ms or und"
@@ -819,7 +810,7 @@ impl Builder<'_> {
                 Err(_) => Err(bad(format!("`id:{v}` is not a tweet id; ids are numbers"))),
             },
             "created_at" | "date" => {
-                let (ms, whole_day) = parse_instant(v).ok_or_else(|| bad_date(v))?;
+                let (ms, whole_day) = timestamp::parse(v).ok_or_else(|| bad_date(v))?;
                 let hi = if whole_day { ms + DAY_MS } else { ms + 1000 };
                 Ok(Box::new(RangeQuery::new(
                     Bound::Included(date_term(f.created_at, ms)),
@@ -848,7 +839,7 @@ impl Builder<'_> {
                     if v == "*" {
                         return Ok(Bound::Unbounded);
                     }
-                    let (ms, whole_day) = parse_instant(v).ok_or_else(|| bad_date(v))?;
+                    let (ms, whole_day) = timestamp::parse(v).ok_or_else(|| bad_date(v))?;
                     // A day as an upper bound includes the whole day.
                     Ok(match (upper, inclusive, whole_day) {
                         (true, true, true) => Bound::Excluded(date_term(f.created_at, ms + DAY_MS)),

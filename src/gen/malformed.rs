@@ -10,7 +10,7 @@ impl Generator {
         self.malformed_count += 1;
         let rng = &mut self.rng;
         let id = self.last_id + 1;
-        let when = format_v2_time(self.last_event_ms);
+        let when = dates::format_v2_time(self.last_event_ms);
         let v: u32 = rng.random_range(0..3);
         let payload: Vec<u8> = match reason {
             "empty" => {

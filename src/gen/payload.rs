@@ -1,135 +1,433 @@
 //! The payload writers: a tweet, retweet or official reply as Twitter API
-//! v2 and v1.1 JSON.
+//! v2 and v1.1 JSON, built from serde types in the field order Twitter
+//! writes (serde keeps declaration order).
+//!
+//! Ids appear twice in v1.1, as a number and as a string (`id_str`), and as
+//! strings only in v2; [`IdStr`] writes the string form. Coordinates are
+//! written as Rust's `Display` writes a float ([`Coord`]: `-7`, not `-7.0`),
+//! which is what tests and benches have pinned.
 
+use std::borrow::Cow;
+
+use serde::{Serialize, Serializer};
+
+use super::dates::{v1_time, v2_time};
 use super::*;
 
-pub(super) fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let b = s.as_bytes();
-    let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&b[start..i]);
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{:04x}", c);
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Geo {
+    None,
+    Point(f64, f64),
+    Place(u16),
+    PointAndPlace(f64, f64, u16),
+}
+
+/// Everything a payload writer needs about one tweet.
+pub(super) struct Out<'a> {
+    pub(super) id: u64,
+    pub(super) at_ms: i64,
+    pub(super) text: &'a str,
+    pub(super) author: &'a Author,
+    pub(super) lang_hint: &'a str,
+    pub(super) conversation_id: u64,
+    /// (tweet id, user id, screen name) of the tweet replied to.
+    pub(super) reply: Option<(u64, u64, &'a str)>,
+    pub(super) geo: Geo,
+    /// For a retweet: the retweeted tweet and its author.
+    pub(super) retweet: Option<(&'a Original, &'a Author)>,
+}
+
+/// An id as a JSON string of digits.
+#[derive(Clone, Copy)]
+struct IdStr(u64);
+
+impl Serialize for IdStr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// An instant as a JSON string, as API v2 or v1.1 writes it.
+#[derive(Clone, Copy)]
+enum Time {
+    V2(i64),
+    V1(i64),
+}
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Time::V2(ms) => s.collect_str(&v2_time(ms)),
+            Time::V1(ms) => s.collect_str(&v1_time(ms)),
+        }
+    }
+}
+
+/// A longitude or latitude: whole degrees without a fraction (`110`), as
+/// `Display` writes them; otherwise the shortest decimal that reads back
+/// the same, which serde_json and `Display` agree on.
+#[derive(Clone, Copy)]
+pub(super) struct Coord(pub f64);
+
+impl Serialize for Coord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        if x.fract() == 0.0 && x.abs() < 1e15 {
+            s.serialize_i64(x as i64)
         } else {
-            out.extend_from_slice(esc);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&b[start..]);
-    out.push(b'"');
-}
-
-pub(super) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+            s.serialize_f64(x)
         }
     }
-    out.extend_from_slice(&buf[i..]);
 }
 
-pub(super) fn push_u64_str(out: &mut Vec<u8>, n: u64) {
-    out.push(b'"');
-    push_u64(out, n);
-    out.push(b'"');
+/// `{}`.
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+struct Point {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: [Coord; 2],
 }
 
-pub(super) fn push_2(out: &mut Vec<u8>, n: u32) {
-    out.push(b'0' + (n / 10 % 10) as u8);
-    out.push(b'0' + (n % 10) as u8);
+fn point(x: f64, y: f64) -> Point {
+    Point {
+        kind: "Point",
+        coordinates: [Coord(x), Coord(y)],
+    }
 }
 
-/// `2022-11-02T03:15:42.000Z`: v2 always reports whole seconds.
-pub(super) fn push_v2_time(out: &mut Vec<u8>, ms: i64) {
-    let secs = ms.div_euclid(SECOND_MS);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400) as u32;
-    out.push(b'"');
-    push_u64(out, y as u64);
-    out.push(b'-');
-    push_2(out, m);
-    out.push(b'-');
-    push_2(out, d);
-    out.push(b'T');
-    push_2(out, s / 3600);
-    out.push(b':');
-    push_2(out, s / 60 % 60);
-    out.push(b':');
-    push_2(out, s % 60);
-    out.extend_from_slice(b".000Z\"");
+/// A region as an API v2 `includes.places` entry.
+#[derive(Serialize)]
+pub(super) struct V2Place {
+    id: String,
+    full_name: String,
+    name: String,
+    country: &'static str,
+    country_code: &'static str,
+    place_type: &'static str,
+    geo: V2PlaceGeo,
 }
 
-pub(super) fn format_v2_time(ms: i64) -> String {
-    let mut v = Vec::with_capacity(26);
-    push_v2_time(&mut v, ms);
-    String::from_utf8(v[1..v.len() - 1].to_vec()).expect("ASCII")
+#[derive(Serialize)]
+struct V2PlaceGeo {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    bbox: [Coord; 4],
+    properties: Empty,
 }
 
-/// `Wed Nov 02 03:20:05 +0000 2022`.
-pub(super) fn push_v1_time(out: &mut Vec<u8>, ms: i64) {
-    const DOW: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MON: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = ms.div_euclid(SECOND_MS);
-    let days = secs.div_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let s = secs.rem_euclid(86_400) as u32;
-    out.push(b'"');
-    out.extend_from_slice(DOW[days.rem_euclid(7) as usize].as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(MON[m as usize - 1].as_bytes());
-    out.push(b' ');
-    push_2(out, d);
-    out.push(b' ');
-    push_2(out, s / 3600);
-    out.push(b':');
-    push_2(out, s / 60 % 60);
-    out.push(b':');
-    push_2(out, s % 60);
-    out.extend_from_slice(b" +0000 ");
-    push_u64(out, y as u64);
-    out.push(b'"');
+/// A region as an API v1.1 `place`.
+#[derive(Serialize)]
+pub(super) struct V1Place {
+    id: String,
+    url: String,
+    place_type: &'static str,
+    name: String,
+    full_name: String,
+    country_code: &'static str,
+    country: &'static str,
+    bounding_box: BoundingBox,
+    attributes: Empty,
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub(super) const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+#[derive(Serialize)]
+struct BoundingBox {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: [[[Coord; 2]; 4]; 1],
 }
 
-/// (year, month, day) of a day count since 1970-01-01.
-pub(super) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// A region's Twitter place in both formats: `name` and `full_name` as
+/// Twitter shows them, a city or an admin area, with its bounding box
+/// `[west, south, east, north]`.
+pub(super) fn places(
+    id: &str,
+    name: &str,
+    full_name: &str,
+    city: bool,
+    [w, s, e, n]: [f64; 4],
+) -> (V1Place, V2Place) {
+    let place_type = if city { "city" } else { "admin" };
+    let v1 = V1Place {
+        id: id.to_string(),
+        url: format!("https://api.twitter.com/1.1/geo/id/{id}.json"),
+        place_type,
+        name: name.to_string(),
+        full_name: full_name.to_string(),
+        country_code: "ID",
+        country: "Indonesia",
+        bounding_box: BoundingBox {
+            kind: "Polygon",
+            coordinates: [[[w, s], [w, n], [e, n], [e, s]].map(|[x, y]| [Coord(x), Coord(y)])],
+        },
+        attributes: Empty {},
+    };
+    let v2 = V2Place {
+        id: id.to_string(),
+        full_name: full_name.to_string(),
+        name: name.to_string(),
+        country: "Indonesia",
+        country_code: "ID",
+        place_type,
+        geo: V2PlaceGeo {
+            kind: "Feature",
+            bbox: [Coord(w), Coord(s), Coord(e), Coord(n)],
+            properties: Empty {},
+        },
+    };
+    (v1, v2)
 }
+
+// ---- API v2 -----------------------------------------------------------------
+
+#[derive(Serialize)]
+struct V2Envelope<'a, D> {
+    data: D,
+    includes: V2Includes<'a>,
+    matching_rules: [Rule; 1],
+}
+
+#[derive(Serialize)]
+struct Rule {
+    id: &'static str,
+    tag: &'static str,
+}
+
+const RULE: Rule = Rule {
+    id: RULE_ID,
+    tag: "kemala",
+};
+
+#[derive(Serialize)]
+struct Referenced {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: IdStr,
+}
+
+/// A citizen's tweet or retweet.
+#[derive(Serialize)]
+struct V2Tweet<'a> {
+    id: IdStr,
+    text: &'a str,
+    author_id: IdStr,
+    created_at: Time,
+    conversation_id: IdStr,
+    lang: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    referenced_tweets: Option<[Referenced; 1]>,
+    edit_history_tweet_ids: [IdStr; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entities: Option<V2Entities<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    geo: Option<V2Geo<'a>>,
+}
+
+/// An official reply.
+#[derive(Serialize)]
+struct V2Reply<'a> {
+    id: IdStr,
+    text: &'a str,
+    author_id: IdStr,
+    created_at: Time,
+    conversation_id: IdStr,
+    in_reply_to_user_id: IdStr,
+    referenced_tweets: [Referenced; 1],
+    lang: &'static str,
+    edit_history_tweet_ids: [IdStr; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entities: Option<V2Entities<'a>>,
+}
+
+#[derive(Serialize)]
+struct V2Entities<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mentions: Vec<V2Mention<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hashtags: Vec<V2Hashtag<'a>>,
+}
+
+#[derive(Serialize)]
+struct V2Mention<'a> {
+    start: usize,
+    end: usize,
+    username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<IdStr>,
+}
+
+#[derive(Serialize)]
+struct V2Hashtag<'a> {
+    start: usize,
+    end: usize,
+    tag: &'a str,
+}
+
+#[derive(Serialize)]
+struct V2Geo<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    place_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coordinates: Option<Point>,
+}
+
+#[derive(Serialize)]
+struct V2Includes<'a> {
+    users: Vec<V2User<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    places: Option<[&'a V2Place; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tweets: Option<[V2Included<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct V2User<'a> {
+    id: IdStr,
+    name: &'a str,
+    username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    verified: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// The retweeted tweet, in `includes.tweets`.
+#[derive(Serialize)]
+struct V2Included<'a> {
+    id: IdStr,
+    text: &'a str,
+    author_id: IdStr,
+    created_at: Time,
+    lang: &'a str,
+}
+
+fn v2_user(a: &Author, verified: bool) -> V2User<'_> {
+    V2User {
+        id: IdStr(a.id),
+        name: &a.name,
+        username: &a.username,
+        location: (!a.location.is_empty()).then_some(a.location.as_str()),
+        verified,
+    }
+}
+
+// ---- API v1.1 ---------------------------------------------------------------
+
+const SOURCE: &str =
+    "<a href=\"http://twitter.com/download/android\" rel=\"nofollow\">Twitter for Android</a>";
+
+#[derive(Serialize)]
+struct V1Status<'a> {
+    created_at: Time,
+    id: u64,
+    id_str: IdStr,
+    text: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_text_range: Option<[usize; 2]>,
+    source: &'static str,
+    truncated: bool,
+    in_reply_to_status_id: Option<u64>,
+    in_reply_to_status_id_str: Option<IdStr>,
+    in_reply_to_user_id: Option<u64>,
+    in_reply_to_user_id_str: Option<IdStr>,
+    in_reply_to_screen_name: Option<&'a str>,
+    user: V1User<'a>,
+    geo: Option<Point>,
+    coordinates: Option<Point>,
+    place: Option<&'a V1Place>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retweeted_status: Option<Box<V1Status<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extended_tweet: Option<V1Extended<'a>>,
+    is_quote_status: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retweet_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    favorite_count: Option<u32>,
+    entities: V1Entities<'a>,
+    favorited: bool,
+    retweeted: bool,
+    filter_level: &'static str,
+    lang: &'a str,
+    timestamp_ms: IdStr,
+}
+
+#[derive(Serialize)]
+struct V1Extended<'a> {
+    full_text: &'a str,
+    display_text_range: [usize; 2],
+    entities: V1Entities<'a>,
+}
+
+#[derive(Serialize)]
+struct V1User<'a> {
+    id: u64,
+    id_str: IdStr,
+    name: &'a str,
+    screen_name: &'a str,
+    location: Option<&'a str>,
+    verified: bool,
+    followers_count: u32,
+}
+
+fn v1_user(a: &Author) -> V1User<'_> {
+    V1User {
+        id: a.id,
+        id_str: IdStr(a.id),
+        name: &a.name,
+        screen_name: &a.username,
+        location: (!a.location.is_empty()).then_some(a.location.as_str()),
+        verified: a.verified,
+        followers_count: a.followers,
+    }
+}
+
+#[derive(Serialize)]
+struct V1Entities<'a> {
+    hashtags: Vec<V1Hashtag<'a>>,
+    user_mentions: Vec<V1Mention<'a>>,
+    urls: Vec<V1Url>,
+}
+
+#[derive(Serialize)]
+struct V1Hashtag<'a> {
+    text: &'a str,
+    indices: [usize; 2],
+}
+
+#[derive(Serialize)]
+struct V1Mention<'a> {
+    screen_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_str: Option<IdStr>,
+    indices: [usize; 2],
+}
+
+#[derive(Serialize)]
+struct V1Url {
+    url: String,
+    expanded_url: String,
+    display_url: &'static str,
+    indices: [usize; 2],
+}
+
+/// A shortened link to the whole tweet: (start, end) in chars, the t.co
+/// address, and the tweet id it expands to.
+type Link = (usize, usize, String, u64);
+
+/// Who an entity names, beyond the tables: the author of the tweet a
+/// retweet or reply is about (username, id, display name).
+type Extra<'a> = Option<(&'a str, u64, &'a str)>;
 
 /// Keeps at most `max` chars of a text for a truncated display, cutting at
 /// a space; returns the byte length kept.
@@ -143,12 +441,13 @@ pub(super) fn cut_at_chars(text: &str, max: usize) -> usize {
     }
 }
 
+fn serialize(out: &mut Vec<u8>, value: &impl Serialize) {
+    // Writing these types into memory cannot fail: every map key is a string.
+    serde_json::to_writer(out, value).expect("payload types serialize");
+}
+
 impl Tables {
-    pub(super) fn mention_of<'a>(
-        &'a self,
-        name: &str,
-        extra: Option<(&str, u64, &'a str)>,
-    ) -> Option<(u64, &'a str)> {
+    fn mention_of<'a>(&'a self, name: &str, extra: Extra<'a>) -> Option<(u64, &'a str)> {
         if let Some((u, id, n)) = extra {
             if u == name {
                 return Some((id, n));
@@ -157,189 +456,96 @@ impl Tables {
         self.handle_ids.get(name).map(|(id, n)| (*id, n.as_str()))
     }
 
-    pub(super) fn push_entities_v2(
-        &self,
-        out: &mut Vec<u8>,
-        text: &str,
+    fn entities_v2<'a>(
+        &'a self,
+        text: &'a str,
         ents: &[Ent],
-        extra: Option<(&str, u64, &str)>,
-    ) {
-        out.extend_from_slice(b",\"entities\":{");
-        let mut first_group = true;
-        for mention in [true, false] {
-            let mut any = false;
-            for e in ents.iter().filter(|e| e.mention == mention) {
-                if !any {
-                    if !first_group {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(if mention {
-                        b"\"mentions\":["
-                    } else {
-                        b"\"hashtags\":["
-                    });
-                    any = true;
-                    first_group = false;
-                } else {
-                    out.push(b',');
-                }
-                out.extend_from_slice(b"{\"start\":");
-                push_u64(out, e.start as u64);
-                out.extend_from_slice(b",\"end\":");
-                push_u64(out, e.end as u64);
-                let name = &text[e.bstart + 1..e.bend];
-                if mention {
-                    out.extend_from_slice(b",\"username\":");
-                    push_json_str(out, name);
-                    if let Some((id, _)) = self.mention_of(name, extra) {
-                        out.extend_from_slice(b",\"id\":");
-                        push_u64_str(out, id);
-                    }
-                } else {
-                    out.extend_from_slice(b",\"tag\":");
-                    push_json_str(out, name);
-                }
-                out.push(b'}');
-            }
-            if any {
-                out.push(b']');
-            }
+        extra: Extra<'a>,
+    ) -> Option<V2Entities<'a>> {
+        if ents.is_empty() {
+            return None;
         }
-        out.push(b'}');
+        let name = |e: &Ent| &text[e.bstart + 1..e.bend];
+        Some(V2Entities {
+            mentions: ents
+                .iter()
+                .filter(|e| e.mention)
+                .map(|e| V2Mention {
+                    start: e.start,
+                    end: e.end,
+                    username: name(e),
+                    id: self.mention_of(name(e), extra).map(|(id, _)| IdStr(id)),
+                })
+                .collect(),
+            hashtags: ents
+                .iter()
+                .filter(|e| !e.mention)
+                .map(|e| V2Hashtag {
+                    start: e.start,
+                    end: e.end,
+                    tag: name(e),
+                })
+                .collect(),
+        })
     }
 
     /// v1.1 `entities`, keeping those that end within `limit_chars`.
-    pub(super) fn push_entities_v1(
-        &self,
-        out: &mut Vec<u8>,
-        text: &str,
+    fn entities_v1<'a>(
+        &'a self,
+        text: &'a str,
         ents: &[Ent],
-        extra: Option<(&str, u64, &str)>,
+        extra: Extra<'a>,
         limit_chars: usize,
-        url: Option<(usize, usize, &str, u64)>,
-    ) {
-        out.extend_from_slice(b"{\"hashtags\":[");
-        let mut first = true;
-        for e in ents.iter().filter(|e| !e.mention && e.end <= limit_chars) {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(b"{\"text\":");
-            push_json_str(out, &text[e.bstart + 1..e.bend]);
-            out.extend_from_slice(b",\"indices\":[");
-            push_u64(out, e.start as u64);
-            out.push(b',');
-            push_u64(out, e.end as u64);
-            out.extend_from_slice(b"]}");
+        url: Option<Link>,
+    ) -> V1Entities<'a> {
+        let name = |e: &Ent| &text[e.bstart + 1..e.bend];
+        let kept = |mention: bool| {
+            ents.iter()
+                .filter(move |e| e.mention == mention && e.end <= limit_chars)
+        };
+        V1Entities {
+            hashtags: kept(false)
+                .map(|e| V1Hashtag {
+                    text: name(e),
+                    indices: [e.start, e.end],
+                })
+                .collect(),
+            user_mentions: kept(true)
+                .map(|e| {
+                    let who = self.mention_of(name(e), extra);
+                    V1Mention {
+                        screen_name: name(e),
+                        name: who.map(|(_, n)| n),
+                        id: who.map(|(id, _)| id),
+                        id_str: who.map(|(id, _)| IdStr(id)),
+                        indices: [e.start, e.end],
+                    }
+                })
+                .collect(),
+            urls: url
+                .map(|(s, e, tco, id)| V1Url {
+                    url: tco,
+                    expanded_url: format!("https://twitter.com/i/web/status/{id}"),
+                    display_url: "twitter.com/i/web/status/1\u{2026}",
+                    indices: [s, e],
+                })
+                .into_iter()
+                .collect(),
         }
-        out.extend_from_slice(b"],\"user_mentions\":[");
-        first = true;
-        for e in ents.iter().filter(|e| e.mention && e.end <= limit_chars) {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            let name = &text[e.bstart + 1..e.bend];
-            out.extend_from_slice(b"{\"screen_name\":");
-            push_json_str(out, name);
-            if let Some((id, n)) = self.mention_of(name, extra) {
-                out.extend_from_slice(b",\"name\":");
-                push_json_str(out, n);
-                out.extend_from_slice(b",\"id\":");
-                push_u64(out, id);
-                out.extend_from_slice(b",\"id_str\":");
-                push_u64_str(out, id);
-            }
-            out.extend_from_slice(b",\"indices\":[");
-            push_u64(out, e.start as u64);
-            out.push(b',');
-            push_u64(out, e.end as u64);
-            out.extend_from_slice(b"]}");
-        }
-        out.extend_from_slice(b"],\"urls\":[");
-        if let Some((s, e, tco, id)) = url {
-            out.extend_from_slice(b"{\"url\":");
-            push_json_str(out, tco);
-            out.extend_from_slice(b",\"expanded_url\":\"https://twitter.com/i/web/status/");
-            push_u64(out, id);
-            out.extend_from_slice(
-                b"\",\"display_url\":\"twitter.com/i/web/status/1\xe2\x80\xa6\",\"indices\":[",
-            );
-            push_u64(out, s as u64);
-            out.push(b',');
-            push_u64(out, e as u64);
-            out.extend_from_slice(b"]}");
-        }
-        out.extend_from_slice(b"]}");
-    }
-
-    pub(super) fn push_user_v1(
-        out: &mut Vec<u8>,
-        id: u64,
-        screen: &str,
-        name: &str,
-        location: &str,
-        followers: u32,
-        verified: bool,
-    ) {
-        out.extend_from_slice(b"{\"id\":");
-        push_u64(out, id);
-        out.extend_from_slice(b",\"id_str\":");
-        push_u64_str(out, id);
-        out.extend_from_slice(b",\"name\":");
-        push_json_str(out, name);
-        out.extend_from_slice(b",\"screen_name\":");
-        push_json_str(out, screen);
-        out.extend_from_slice(b",\"location\":");
-        if location.is_empty() {
-            out.extend_from_slice(b"null");
-        } else {
-            push_json_str(out, location);
-        }
-        out.extend_from_slice(b",\"verified\":");
-        out.extend_from_slice(if verified { b"true" } else { b"false" });
-        out.extend_from_slice(b",\"followers_count\":");
-        push_u64(out, u64::from(followers));
-        out.push(b'}');
-    }
-
-    pub(super) fn push_user_v2(
-        out: &mut Vec<u8>,
-        id: u64,
-        username: &str,
-        name: &str,
-        location: &str,
-        verified: bool,
-    ) {
-        out.extend_from_slice(b"{\"id\":");
-        push_u64_str(out, id);
-        out.extend_from_slice(b",\"name\":");
-        push_json_str(out, name);
-        out.extend_from_slice(b",\"username\":");
-        push_json_str(out, username);
-        if !location.is_empty() {
-            out.extend_from_slice(b",\"location\":");
-            push_json_str(out, location);
-        }
-        if verified {
-            out.extend_from_slice(b",\"verified\":true");
-        }
-        out.push(b'}');
     }
 
     /// A citizen's tweet or retweet in either format.
     pub(super) fn write(&self, o: &Out<'_>, ents: &[Ent], v1: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(if v1 { 1400 } else { 900 } + o.text.len() * 2);
         if v1 {
-            self.write_v1(&mut out, o, ents);
+            serialize(&mut out, &self.status_v1(o, ents));
         } else {
             self.write_v2(&mut out, o, ents);
         }
         out
     }
 
-    pub(super) fn write_v2(&self, out: &mut Vec<u8>, o: &Out<'_>, ents: &[Ent]) {
+    fn write_v2(&self, out: &mut Vec<u8>, o: &Out<'_>, ents: &[Ent]) {
         let a = o.author;
         // Retweets shorten the "RT @user: ..." text as Twitter does.
         let (text, ents_cut) = match o.retweet {
@@ -350,26 +556,6 @@ impl Tables {
             _ => (String::new(), None),
         };
         let shown: &str = if ents_cut.is_some() { &text } else { o.text };
-        out.extend_from_slice(b"{\"data\":{\"id\":");
-        push_u64_str(out, o.id);
-        out.extend_from_slice(b",\"text\":");
-        push_json_str(out, shown);
-        out.extend_from_slice(b",\"author_id\":");
-        push_u64_str(out, a.id);
-        out.extend_from_slice(b",\"created_at\":");
-        push_v2_time(out, o.at_ms);
-        out.extend_from_slice(b",\"conversation_id\":");
-        push_u64_str(out, o.conversation_id);
-        out.extend_from_slice(b",\"lang\":");
-        push_json_str(out, o.lang_hint);
-        if let Some((orig, _)) = o.retweet {
-            out.extend_from_slice(b",\"referenced_tweets\":[{\"type\":\"retweeted\",\"id\":");
-            push_u64_str(out, orig.id);
-            out.extend_from_slice(b"}]");
-        }
-        out.extend_from_slice(b",\"edit_history_tweet_ids\":[");
-        push_u64_str(out, o.id);
-        out.push(b']');
         let extra = o
             .retweet
             .map(|(_, oa)| (oa.username.as_str(), oa.id, oa.name.as_str()));
@@ -381,104 +567,84 @@ impl Tables {
             }
             None => ents,
         };
-        if !ents.is_empty() {
-            self.push_entities_v2(out, shown, ents, extra);
-        }
-        match o.geo {
-            Geo::None => {}
-            Geo::Point(lon, lat) => {
-                let _ = write!(out, ",\"geo\":{{\"coordinates\":{{\"type\":\"Point\",\"coordinates\":[{lon},{lat}]}}}}");
-            }
-            Geo::Place(r) => {
-                out.extend_from_slice(b",\"geo\":{\"place_id\":");
-                push_json_str(out, &self.regions[r as usize].place_id);
-                out.push(b'}');
-            }
-            Geo::PointAndPlace(lon, lat, r) => {
-                out.extend_from_slice(b",\"geo\":{\"place_id\":");
-                push_json_str(out, &self.regions[r as usize].place_id);
-                let _ = write!(
-                    out,
-                    ",\"coordinates\":{{\"type\":\"Point\",\"coordinates\":[{lon},{lat}]}}}}"
-                );
-            }
-        }
-        out.extend_from_slice(b"},\"includes\":{\"users\":[");
-        Self::push_user_v2(out, a.id, &a.username, &a.name, &a.location, a.verified);
-        if let Some((_, oa)) = o.retweet {
-            out.push(b',');
-            Self::push_user_v2(
-                out,
-                oa.id,
-                &oa.username,
-                &oa.name,
-                &oa.location,
-                oa.verified,
-            );
-        }
-        out.push(b']');
-        if let Geo::Place(r) | Geo::PointAndPlace(_, _, r) = o.geo {
-            out.extend_from_slice(b",\"places\":[");
-            out.extend_from_slice(self.regions[r as usize].v2_place.as_bytes());
-            out.push(b']');
-        }
-        if let Some((orig, oa)) = o.retweet {
-            out.extend_from_slice(b",\"tweets\":[{\"id\":");
-            push_u64_str(out, orig.id);
-            out.extend_from_slice(b",\"text\":");
-            push_json_str(out, &orig.text);
-            out.extend_from_slice(b",\"author_id\":");
-            push_u64_str(out, oa.id);
-            out.extend_from_slice(b",\"created_at\":");
-            push_v2_time(out, orig.at_ms);
-            out.extend_from_slice(b",\"lang\":");
-            push_json_str(out, orig.lang_hint);
-            out.extend_from_slice(b"}]");
-        }
-        out.extend_from_slice(b"},\"matching_rules\":[{\"id\":\"");
-        out.extend_from_slice(RULE_ID.as_bytes());
-        out.extend_from_slice(b"\",\"tag\":\"kemala\"}]}");
+        let region = |r: u16| &self.regions[r as usize];
+        let geo = match o.geo {
+            Geo::None => None,
+            Geo::Point(lon, lat) => Some(V2Geo {
+                place_id: None,
+                coordinates: Some(point(lon, lat)),
+            }),
+            Geo::Place(r) => Some(V2Geo {
+                place_id: Some(&region(r).place_id),
+                coordinates: None,
+            }),
+            Geo::PointAndPlace(lon, lat, r) => Some(V2Geo {
+                place_id: Some(&region(r).place_id),
+                coordinates: Some(point(lon, lat)),
+            }),
+        };
+        let mut users = vec![v2_user(a, a.verified)];
+        users.extend(o.retweet.map(|(_, oa)| v2_user(oa, oa.verified)));
+        let envelope = V2Envelope {
+            data: V2Tweet {
+                id: IdStr(o.id),
+                text: shown,
+                author_id: IdStr(a.id),
+                created_at: Time::V2(o.at_ms),
+                conversation_id: IdStr(o.conversation_id),
+                lang: o.lang_hint,
+                referenced_tweets: o.retweet.map(|(orig, _)| {
+                    [Referenced {
+                        kind: "retweeted",
+                        id: IdStr(orig.id),
+                    }]
+                }),
+                edit_history_tweet_ids: [IdStr(o.id)],
+                entities: self.entities_v2(shown, ents, extra),
+                geo,
+            },
+            includes: V2Includes {
+                users,
+                places: match o.geo {
+                    Geo::Place(r) | Geo::PointAndPlace(_, _, r) => Some([&region(r).v2_place]),
+                    _ => None,
+                },
+                tweets: o.retweet.map(|(orig, oa)| {
+                    [V2Included {
+                        id: IdStr(orig.id),
+                        text: &orig.text,
+                        author_id: IdStr(oa.id),
+                        created_at: Time::V2(orig.at_ms),
+                        lang: orig.lang_hint,
+                    }]
+                }),
+            },
+            matching_rules: [RULE],
+        };
+        serialize(out, &envelope);
     }
 
-    pub(super) fn write_v1(&self, out: &mut Vec<u8>, o: &Out<'_>, ents: &[Ent]) {
-        let a = o.author;
+    /// A v1.1 status; a retweet carries the whole original in
+    /// `retweeted_status`, a long tweet is cut to 140 chars with a link and
+    /// carries its whole text in `extended_tweet`.
+    fn status_v1<'a>(&'a self, o: &Out<'a>, ents: &[Ent]) -> V1Status<'a> {
         let extra = o
             .retweet
             .map(|(_, oa)| (oa.username.as_str(), oa.id, oa.name.as_str()));
         let n_chars = o.text.chars().count();
-        out.extend_from_slice(b"{\"created_at\":");
-        push_v1_time(out, o.at_ms);
-        out.extend_from_slice(b",\"id\":");
-        push_u64(out, o.id);
-        out.extend_from_slice(b",\"id_str\":");
-        push_u64_str(out, o.id);
         if let Some((orig, oa)) = o.retweet {
             // Classic retweets: the outer text is cut to 140 chars, the
             // whole original rides in `retweeted_status`.
-            let (shown, limit) = if n_chars > 140 {
+            let (text, limit) = if n_chars > 140 {
                 let cut = cut_at_chars(o.text, 139);
                 (
-                    format!("{}…", &o.text[..cut]),
+                    Cow::Owned(format!("{}…", &o.text[..cut])),
                     o.text[..cut].chars().count(),
                 )
             } else {
-                (o.text.to_string(), n_chars)
+                (Cow::Borrowed(o.text), n_chars)
             };
-            out.extend_from_slice(b",\"text\":");
-            push_json_str(out, &shown);
-            out.extend_from_slice(b",\"source\":\"<a href=\\\"http://twitter.com/download/android\\\" rel=\\\"nofollow\\\">Twitter for Android</a>\",\"truncated\":false,\"in_reply_to_status_id\":null,\"in_reply_to_status_id_str\":null,\"in_reply_to_user_id\":null,\"in_reply_to_user_id_str\":null,\"in_reply_to_screen_name\":null,\"user\":");
-            Self::push_user_v1(
-                out,
-                a.id,
-                &a.username,
-                &a.name,
-                &a.location,
-                a.followers,
-                a.verified,
-            );
-            out.extend_from_slice(
-                b",\"geo\":null,\"coordinates\":null,\"place\":null,\"retweeted_status\":",
-            );
+            let entities = self.entities_v1(o.text, ents, extra, limit, None);
             let mut inner_ents = Vec::new();
             scan_entities(&orig.text, &mut inner_ents);
             let inner = Out {
@@ -492,102 +658,86 @@ impl Tables {
                 geo: Geo::None,
                 retweet: None,
             };
-            self.write_v1(out, &inner, &inner_ents);
-            out.extend_from_slice(b",\"is_quote_status\":false,\"retweet_count\":0,\"favorite_count\":0,\"entities\":");
-            self.push_entities_v1(out, o.text, ents, extra, limit, None);
-        } else {
-            let truncated = n_chars > 140;
-            if truncated {
-                let cut = cut_at_chars(o.text, 113);
-                let kept = o.text[..cut].chars().count();
-                let tco = format!("https://t.co/{}", short_code(o.id));
-                let shown = format!("{}… {}", &o.text[..cut], tco);
-                let url_start = kept + 2;
-                let url_end = url_start + tco.len();
-                out.extend_from_slice(b",\"text\":");
-                push_json_str(out, &shown);
-                out.extend_from_slice(b",\"display_text_range\":[0,");
-                push_u64(out, (kept + 1) as u64);
-                out.push(b']');
-                self.push_v1_middle(out, o, true);
-                out.extend_from_slice(b",\"extended_tweet\":{\"full_text\":");
-                push_json_str(out, o.text);
-                out.extend_from_slice(b",\"display_text_range\":[0,");
-                push_u64(out, n_chars as u64);
-                out.extend_from_slice(b"],\"entities\":");
-                self.push_entities_v1(out, o.text, ents, extra, usize::MAX, None);
-                out.extend_from_slice(b"},\"is_quote_status\":false,\"entities\":");
-                self.push_entities_v1(
-                    out,
-                    o.text,
-                    ents,
-                    extra,
-                    kept,
-                    Some((url_start, url_end, &tco, o.id)),
-                );
-            } else {
-                out.extend_from_slice(b",\"text\":");
-                push_json_str(out, o.text);
-                self.push_v1_middle(out, o, false);
-                out.extend_from_slice(b",\"is_quote_status\":false,\"entities\":");
-                self.push_entities_v1(out, o.text, ents, extra, usize::MAX, None);
-            }
+            return V1Status {
+                retweeted_status: Some(Box::new(self.status_v1(&inner, &inner_ents))),
+                retweet_count: Some(0),
+                favorite_count: Some(0),
+                ..self.status_v1_base(o, text, entities)
+            };
         }
-        out.extend_from_slice(
-            b",\"favorited\":false,\"retweeted\":false,\"filter_level\":\"low\",\"lang\":",
-        );
-        push_json_str(out, o.lang_hint);
-        out.extend_from_slice(b",\"timestamp_ms\":");
-        out.push(b'"');
-        push_u64(out, o.at_ms.max(0) as u64);
-        out.extend_from_slice(b"\"}");
+        if n_chars > 140 {
+            let cut = cut_at_chars(o.text, 113);
+            let kept = o.text[..cut].chars().count();
+            let tco = format!("https://t.co/{}", short_code(o.id));
+            let shown = format!("{}… {}", &o.text[..cut], tco);
+            let url_start = kept + 2;
+            let url_end = url_start + tco.len();
+            let link = (url_start, url_end, tco, o.id);
+            return V1Status {
+                display_text_range: Some([0, kept + 1]),
+                truncated: true,
+                extended_tweet: Some(V1Extended {
+                    full_text: o.text,
+                    display_text_range: [0, n_chars],
+                    entities: self.entities_v1(o.text, ents, extra, usize::MAX, None),
+                }),
+                ..self.status_v1_base(
+                    o,
+                    Cow::Owned(shown),
+                    self.entities_v1(o.text, ents, extra, kept, Some(link)),
+                )
+            };
+        }
+        let entities = self.entities_v1(o.text, ents, extra, usize::MAX, None);
+        self.status_v1_base(o, Cow::Borrowed(o.text), entities)
     }
 
-    /// The v1.1 fields between `text` and `entities` of a non-retweet.
-    pub(super) fn push_v1_middle(&self, out: &mut Vec<u8>, o: &Out<'_>, truncated: bool) {
-        let a = o.author;
-        out.extend_from_slice(b",\"source\":\"<a href=\\\"http://twitter.com/download/android\\\" rel=\\\"nofollow\\\">Twitter for Android</a>\",\"truncated\":");
-        out.extend_from_slice(if truncated { b"true" } else { b"false" });
-        match o.reply {
-            Some((tid, uid, screen)) => {
-                out.extend_from_slice(b",\"in_reply_to_status_id\":");
-                push_u64(out, tid);
-                out.extend_from_slice(b",\"in_reply_to_status_id_str\":");
-                push_u64_str(out, tid);
-                out.extend_from_slice(b",\"in_reply_to_user_id\":");
-                push_u64(out, uid);
-                out.extend_from_slice(b",\"in_reply_to_user_id_str\":");
-                push_u64_str(out, uid);
-                out.extend_from_slice(b",\"in_reply_to_screen_name\":");
-                push_json_str(out, screen);
-            }
-            None => out.extend_from_slice(b",\"in_reply_to_status_id\":null,\"in_reply_to_status_id_str\":null,\"in_reply_to_user_id\":null,\"in_reply_to_user_id_str\":null,\"in_reply_to_screen_name\":null"),
-        }
-        out.extend_from_slice(b",\"user\":");
-        Self::push_user_v1(
-            out,
-            a.id,
-            &a.username,
-            &a.name,
-            &a.location,
-            a.followers,
-            a.verified,
-        );
-        match o.geo {
+    /// A v1.1 status showing `text`, with whom it replies to, its author,
+    /// its coordinates and place.
+    fn status_v1_base<'a>(
+        &'a self,
+        o: &Out<'a>,
+        text: Cow<'a, str>,
+        entities: V1Entities<'a>,
+    ) -> V1Status<'a> {
+        let (geo, coordinates) = match o.geo {
             Geo::Point(lon, lat) | Geo::PointAndPlace(lon, lat, _) => {
-                let _ = write!(
-                    out,
-                    ",\"geo\":{{\"type\":\"Point\",\"coordinates\":[{lat},{lon}]}},\"coordinates\":{{\"type\":\"Point\",\"coordinates\":[{lon},{lat}]}}"
-                );
+                (Some(point(lat, lon)), Some(point(lon, lat)))
             }
-            _ => out.extend_from_slice(b",\"geo\":null,\"coordinates\":null"),
-        }
-        out.extend_from_slice(b",\"place\":");
-        match o.geo {
-            Geo::Place(r) | Geo::PointAndPlace(_, _, r) => {
-                out.extend_from_slice(self.regions[r as usize].v1_place.as_bytes());
-            }
-            _ => out.extend_from_slice(b"null"),
+            _ => (None, None),
+        };
+        let place = match o.geo {
+            Geo::Place(r) | Geo::PointAndPlace(_, _, r) => Some(&self.regions[r as usize].v1_place),
+            _ => None,
+        };
+        V1Status {
+            created_at: Time::V1(o.at_ms),
+            id: o.id,
+            id_str: IdStr(o.id),
+            text,
+            display_text_range: None,
+            source: SOURCE,
+            truncated: false,
+            in_reply_to_status_id: o.reply.map(|r| r.0),
+            in_reply_to_status_id_str: o.reply.map(|r| IdStr(r.0)),
+            in_reply_to_user_id: o.reply.map(|r| r.1),
+            in_reply_to_user_id_str: o.reply.map(|r| IdStr(r.1)),
+            in_reply_to_screen_name: o.reply.map(|r| r.2),
+            user: v1_user(o.author),
+            geo,
+            coordinates,
+            place,
+            retweeted_status: None,
+            extended_tweet: None,
+            is_quote_status: false,
+            retweet_count: None,
+            favorite_count: None,
+            entities,
+            favorited: false,
+            retweeted: false,
+            filter_level: "low",
+            lang: o.lang_hint,
+            timestamp_ms: IdStr(o.at_ms.max(0) as u64),
         }
     }
 
@@ -606,67 +756,50 @@ impl Tables {
     ) -> Vec<u8> {
         scan_entities(text, ents);
         let author = &ag.user;
-        let o = Out {
-            id,
-            at_ms,
-            text,
-            author,
-            lang_hint: "in",
-            conversation_id: orig.id,
-            reply: Some((orig.id, oa.id, &oa.username)),
-            geo: Geo::None,
-            retweet: None,
-        };
         let extra = Some((oa.username.as_str(), oa.id, oa.name.as_str()));
         let mut out = Vec::with_capacity(1200);
         if v1 {
-            out.extend_from_slice(b"{\"created_at\":");
-            push_v1_time(&mut out, at_ms);
-            out.extend_from_slice(b",\"id\":");
-            push_u64(&mut out, id);
-            out.extend_from_slice(b",\"id_str\":");
-            push_u64_str(&mut out, id);
-            out.extend_from_slice(b",\"text\":");
-            push_json_str(&mut out, text);
-            self.push_v1_middle(&mut out, &o, false);
-            out.extend_from_slice(b",\"is_quote_status\":false,\"entities\":");
-            self.push_entities_v1(&mut out, text, ents, extra, usize::MAX, None);
-            out.extend_from_slice(b",\"favorited\":false,\"retweeted\":false,\"filter_level\":\"low\",\"lang\":\"in\",\"timestamp_ms\":\"");
-            push_u64(&mut out, at_ms.max(0) as u64);
-            out.extend_from_slice(b"\"}");
-        } else {
-            out.extend_from_slice(b"{\"data\":{\"id\":");
-            push_u64_str(&mut out, id);
-            out.extend_from_slice(b",\"text\":");
-            push_json_str(&mut out, text);
-            out.extend_from_slice(b",\"author_id\":");
-            push_u64_str(&mut out, author.id);
-            out.extend_from_slice(b",\"created_at\":");
-            push_v2_time(&mut out, at_ms);
-            out.extend_from_slice(b",\"conversation_id\":");
-            push_u64_str(&mut out, orig.id);
-            out.extend_from_slice(b",\"in_reply_to_user_id\":");
-            push_u64_str(&mut out, oa.id);
-            out.extend_from_slice(b",\"referenced_tweets\":[{\"type\":\"replied_to\",\"id\":");
-            push_u64_str(&mut out, orig.id);
-            out.extend_from_slice(b"}],\"lang\":\"in\",\"edit_history_tweet_ids\":[");
-            push_u64_str(&mut out, id);
-            out.push(b']');
-            if !ents.is_empty() {
-                self.push_entities_v2(&mut out, text, ents, extra);
-            }
-            out.extend_from_slice(b"},\"includes\":{\"users\":[");
-            Self::push_user_v2(
+            let o = Out {
+                id,
+                at_ms,
+                text,
+                author,
+                lang_hint: "in",
+                conversation_id: orig.id,
+                reply: Some((orig.id, oa.id, &oa.username)),
+                geo: Geo::None,
+                retweet: None,
+            };
+            let entities = self.entities_v1(text, ents, extra, usize::MAX, None);
+            serialize(
                 &mut out,
-                author.id,
-                &author.username,
-                &author.name,
-                &author.location,
-                true,
+                &self.status_v1_base(&o, Cow::Borrowed(text), entities),
             );
-            out.extend_from_slice(b"]},\"matching_rules\":[{\"id\":\"");
-            out.extend_from_slice(RULE_ID.as_bytes());
-            out.extend_from_slice(b"\",\"tag\":\"kemala\"}]}");
+        } else {
+            let envelope = V2Envelope {
+                data: V2Reply {
+                    id: IdStr(id),
+                    text,
+                    author_id: IdStr(author.id),
+                    created_at: Time::V2(at_ms),
+                    conversation_id: IdStr(orig.id),
+                    in_reply_to_user_id: IdStr(oa.id),
+                    referenced_tweets: [Referenced {
+                        kind: "replied_to",
+                        id: IdStr(orig.id),
+                    }],
+                    lang: "in",
+                    edit_history_tweet_ids: [IdStr(id)],
+                    entities: self.entities_v2(text, ents, extra),
+                },
+                includes: V2Includes {
+                    users: vec![v2_user(author, true)],
+                    places: None,
+                    tweets: None,
+                },
+                matching_rules: [RULE],
+            };
+            serialize(&mut out, &envelope);
         }
         out
     }

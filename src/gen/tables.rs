@@ -26,8 +26,8 @@ pub(super) struct RegionInfo {
     pub(super) radius_km: f64,
     /// Banyumasan ("ngapak") Javanese is spoken here.
     pub(super) ngapak: bool,
-    pub(super) v1_place: String,
-    pub(super) v2_place: String,
+    pub(super) v1_place: V1Place,
+    pub(super) v2_place: V2Place,
     pub(super) place_id: String,
     /// Citizens living here.
     pub(super) authors: Vec<u32>,
@@ -263,28 +263,12 @@ impl Tables {
                 round5(r.lon + dlon),
                 round5(r.lat + dlat),
             );
-            let mut v2_place = Vec::new();
-            v2_place.extend_from_slice(b"{\"id\":");
-            push_json_str(&mut v2_place, &place_id);
-            v2_place.extend_from_slice(b",\"full_name\":");
-            push_json_str(&mut v2_place, &full);
-            v2_place.extend_from_slice(b",\"name\":");
-            push_json_str(&mut v2_place, &pname);
-            let _ = write!(
-                v2_place,
-                ",\"country\":\"Indonesia\",\"country_code\":\"ID\",\"place_type\":\"{}\",\"geo\":{{\"type\":\"Feature\",\"bbox\":[{w},{s},{e},{n}],\"properties\":{{}}}}}}",
-                if matches!(r.kind, RegionKind::Kota) { "city" } else { "admin" }
-            );
-            let mut v1_place = Vec::new();
-            v1_place.extend_from_slice(b"{\"id\":");
-            push_json_str(&mut v1_place, &place_id);
-            let _ = write!(v1_place, ",\"url\":\"https://api.twitter.com/1.1/geo/id/{place_id}.json\",\"place_type\":\"{}\",\"name\":", if matches!(r.kind, RegionKind::Kota) { "city" } else { "admin" });
-            push_json_str(&mut v1_place, &pname);
-            v1_place.extend_from_slice(b",\"full_name\":");
-            push_json_str(&mut v1_place, &full);
-            let _ = write!(
-                v1_place,
-                ",\"country_code\":\"ID\",\"country\":\"Indonesia\",\"bounding_box\":{{\"type\":\"Polygon\",\"coordinates\":[[[{w},{s}],[{w},{n}],[{e},{n}],[{e},{s}]]]}},\"attributes\":{{}}}}"
+            let (v1_place, v2_place) = places(
+                &place_id,
+                &pname,
+                &full,
+                matches!(r.kind, RegionKind::Kota),
+                [w, s, e, n],
             );
             regions.push(RegionInfo {
                 code,
@@ -305,8 +289,8 @@ impl Tables {
                 lon: r.lon,
                 radius_km: r.radius_km.max(0.5),
                 ngapak: is_ngapak(code),
-                v1_place: String::from_utf8(v1_place).expect("ASCII and UTF-8 names"),
-                v2_place: String::from_utf8(v2_place).expect("ASCII and UTF-8 names"),
+                v1_place,
+                v2_place,
                 place_id,
                 authors: Vec::new(),
                 info_account: 0,

@@ -22,17 +22,19 @@ fn the_default_start_is_monday_5_january_2026() {
         .timestamp_millis();
     assert_eq!(DEFAULT_START_MS, chrono_ms);
     assert_eq!(GenOptions::default().start_ms, chrono_ms);
-    let mut v1 = Vec::new();
-    push_v1_time(&mut v1, chrono_ms + 3_723_456);
-    assert_eq!(v1, b"\"Mon Jan 05 01:02:03 +0000 2026\"");
     assert_eq!(
-        format_v2_time(chrono_ms + 3_723_456),
+        dates::v1_time(chrono_ms + 3_723_456).to_string(),
+        "Mon Jan 05 01:02:03 +0000 2026"
+    );
+    assert_eq!(
+        dates::format_v2_time(chrono_ms + 3_723_456),
         "2026-01-05T01:02:03.000Z"
     );
-    for days in [-1000, 0, 11_016, 20_458, 30_000] {
-        let (y, m, d) = civil_from_days(days);
-        assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
-    }
+    // Months in WIB: 1 January 2026 00:00 WIB is 31 December 2025 17:00 UTC.
+    let (month, from, until) = dates::wib_month(chrono_ms);
+    assert_eq!(month, 0);
+    assert_eq!(from, chrono_ms - 4 * DAY_MS - WIB_OFFSET_MS);
+    assert_eq!(until, from + 31 * DAY_MS);
 }
 
 #[test]
@@ -737,4 +739,20 @@ fn agencies_without_user_ids_get_a_stable_synthetic_one() {
     }
     assert_eq!(synthetic_user_id("pln"), synthetic_user_id("pln"));
     assert!((9_000_000_000..10_000_000_000).contains(&synthetic_user_id("dinsos_jateng")));
+}
+
+#[test]
+fn every_core_template_names_its_place_once() {
+    let t = templates();
+    assert_eq!(t.topic.len(), 17);
+    let cores = t
+        .topic
+        .iter()
+        .flat_map(|x| [&x.id, &x.jv, &x.ngapak, &x.en]);
+    for s in cores.flatten() {
+        assert_eq!(s.matches("{loc}").count(), 1, "`{s}`");
+    }
+    for f in &t.forward {
+        assert!(f.text.contains("@{agency}"), "`{}`", f.text);
+    }
 }

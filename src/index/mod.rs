@@ -242,6 +242,10 @@ pub struct IndexHandle {
     pub topic_ids: std::sync::Arc<Vec<String>>,
     pub regions: std::sync::Arc<BTreeMap<u16, (String, String)>>,
     pub agency_ids: std::sync::Arc<Vec<String>>,
+    /// The snapshots relevance-sorted cursors page through.
+    snapshots: std::sync::Arc<search::Snapshots>,
+    /// Facet counts per segment, for requests over the whole index.
+    facet_cache: std::sync::Arc<search::FacetCache>,
 }
 
 impl IndexHandle {
@@ -276,6 +280,8 @@ impl IndexHandle {
                     .collect(),
             ),
             agency_ids: std::sync::Arc::new(config.agencies.iter().map(|a| a.id.clone()).collect()),
+            snapshots: Default::default(),
+            facet_cache: Default::default(),
         })
     }
 

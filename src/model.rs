@@ -5,6 +5,11 @@
 //! `enrich` concluded. Topics, regions and agencies are small integer ids
 //! into the loaded configuration, so hot paths compare integers and metric
 //! labels can only ever come from configured sets.
+//!
+//! The vocabulary that several stages share lives here too, at the bottom of
+//! the import layers: Kafka [`Offsets`], the [`Reject`] reasons of the
+//! decoder (also metric labels), and the [`Lang`] labels of enrichment (also
+//! index terms and query values).
 
 use std::collections::BTreeMap;
 

@@ -104,6 +104,135 @@ const DAILY: [f64; 24] = [
     1.35, 1.4, 1.5, 1.55, 1.4, 1.05, 0.65,
 ];
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Class {
+    Busy,
+    Medium,
+    Quiet,
+}
+
+struct World {
+    /// Mean complaints an hour per series (topic * 36 + slot).
+    base: Vec<f64>,
+    /// Relative change over the whole run, per series.
+    trend: Vec<f64>,
+    class: Vec<Class>,
+    weeks: i64,
+}
+
+/// One record as generated, compact: turned into a `Record` when fed.
+#[derive(Clone, Copy)]
+struct Ev {
+    arrival: i64,
+    created: i64,
+    id: u64,
+    author: u64,
+    retweet_of: u64,
+    region: u16,
+    topic: u8,
+    topic2: u8,
+}
+
+#[derive(Clone, Debug)]
+struct Label {
+    topic: u16,
+    region: u16,
+    class: Class,
+    onset: i64,
+    end: i64,
+    mult: f64,
+    /// Spike complainants an hour on top of the baseline.
+    excess_per_hour: f64,
+    /// The series' own seasonal rate at onset (complaints an hour).
+    base_per_hour: f64,
+    /// The multi-region incident it belongs to.
+    incident: Option<usize>,
+    /// When the 5th spike author posted (the floor any min_count=5 detector has).
+    fifth: Option<i64>,
+    /// The delays of the reference detectors of [`ideal`]: knowing the
+    /// seasonal rate, and knowing the true rate (clairvoyant).
+    ideal: [Option<i64>; 2],
+}
+
+struct Incident {
+    topic: u16,
+    regions: Vec<u16>,
+    start: i64,
+    end: i64,
+}
+
+struct Scenario {
+    evs: Vec<Ev>,
+    /// The background's realized noise (day × hour multiplier), per hour and series.
+    noise: Vec<f32>,
+    labels: Vec<Label>,
+    incidents: Vec<Incident>,
+    world: World,
+    start_scoring: i64,
+    end: i64,
+}
+
+struct Gen {
+    rng: SmallRng,
+    next_id: u64,
+    evs: Vec<Ev>,
+}
+
+struct AlertSeen {
+    topic: u16,
+    region: u16,
+    started: i64,
+    detected: i64,
+    resolved: Option<i64>,
+    parent: Option<String>,
+    regions: Vec<u16>,
+    observed: f64,
+    expected: f64,
+    window_seconds: u64,
+    score: f64,
+}
+
+struct Run {
+    events: Vec<AlertEvent>,
+    /// Ids of the records dropped as too late.
+    late_ids: Vec<u64>,
+    alerts: Vec<AlertSeen>,
+    records: usize,
+    seconds: f64,
+    bytes: usize,
+    late: u64,
+    keys: usize,
+}
+
+/// Pooled figures of one group of seeds.
+#[derive(Default)]
+struct Score {
+    weeks: f64,
+    /// False alerts of the reference detectors on the regional series' background.
+    ideal_false: [usize; 2],
+    /// Their threshold slacks per seed, per class of series.
+    ideal_slack: [Vec<[f64; 3]>; 2],
+    regional_series: f64,
+    province_series: f64,
+    /// (label, detected, delay in ms if detected by a new alert)
+    outcomes: Vec<(Label, bool, Option<i64>)>,
+    fragments: Vec<usize>,
+    /// |started_at - true onset| of the first alert of each detected spike.
+    onset_error: Vec<i64>,
+    resolve_lag: Vec<i64>,
+    false_regional: usize,
+    false_province: usize,
+    incidents: usize,
+    incidents_detected: usize,
+    incident_region_recall: (usize, usize),
+    incident_pages: Vec<usize>,
+    records: usize,
+    seconds: f64,
+    bytes: usize,
+    late: u64,
+    keys: usize,
+}
+
 fn report(name: &str, seeds: &[u64], s: &Score) {
     println!(
         "\n== {name} seeds {seeds:?}: {:.0} scored weeks ==",

@@ -4,32 +4,6 @@
 
 use super::*;
 
-pub(crate) struct AlertSeen {
-    pub(crate) topic: u16,
-    pub(crate) region: u16,
-    pub(crate) started: i64,
-    pub(crate) detected: i64,
-    pub(crate) resolved: Option<i64>,
-    pub(crate) parent: Option<String>,
-    pub(crate) regions: Vec<u16>,
-    pub(crate) observed: f64,
-    pub(crate) expected: f64,
-    pub(crate) window_seconds: u64,
-    pub(crate) score: f64,
-}
-
-pub(crate) struct Run {
-    pub(crate) events: Vec<AlertEvent>,
-    /// Ids of the records dropped as too late.
-    pub(crate) late_ids: Vec<u64>,
-    pub(crate) alerts: Vec<AlertSeen>,
-    pub(crate) records: usize,
-    pub(crate) seconds: f64,
-    pub(crate) bytes: usize,
-    pub(crate) late: u64,
-    pub(crate) keys: usize,
-}
-
 pub(crate) fn run(sc: &Scenario) -> Run {
     run_feed(sc, &sc.evs, 256)
 }
@@ -106,35 +80,6 @@ pub(crate) fn run_feed(sc: &Scenario, evs: &[Ev], batch: usize) -> Run {
         late: stats.late,
         keys: stats.keys,
     }
-}
-
-/// Pooled figures of one group of seeds.
-#[derive(Default)]
-pub(crate) struct Score {
-    pub(crate) weeks: f64,
-    /// False alerts of the reference detectors on the regional series' background.
-    pub(crate) ideal_false: [usize; 2],
-    /// Their threshold slacks per seed, per class of series.
-    pub(crate) ideal_slack: [Vec<[f64; 3]>; 2],
-    pub(crate) regional_series: f64,
-    pub(crate) province_series: f64,
-    /// (label, detected, delay in ms if detected by a new alert)
-    pub(crate) outcomes: Vec<(Label, bool, Option<i64>)>,
-    pub(crate) fragments: Vec<usize>,
-    /// |started_at - true onset| of the first alert of each detected spike.
-    pub(crate) onset_error: Vec<i64>,
-    pub(crate) resolve_lag: Vec<i64>,
-    pub(crate) false_regional: usize,
-    pub(crate) false_province: usize,
-    pub(crate) incidents: usize,
-    pub(crate) incidents_detected: usize,
-    pub(crate) incident_region_recall: (usize, usize),
-    pub(crate) incident_pages: Vec<usize>,
-    pub(crate) records: usize,
-    pub(crate) seconds: f64,
-    pub(crate) bytes: usize,
-    pub(crate) late: u64,
-    pub(crate) keys: usize,
 }
 
 /// Per minute: the rate `b` and the KL rate `I` of a change from `b` to `b + e`.

@@ -51,22 +51,6 @@ pub(crate) fn log_uniform(rng: &mut SmallRng, lo: f64, hi: f64) -> f64 {
     (lo.ln() + rng.random::<f64>() * (hi.ln() - lo.ln())).exp()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Class {
-    Busy,
-    Medium,
-    Quiet,
-}
-
-pub(crate) struct World {
-    /// Mean complaints an hour per series (topic * 36 + slot).
-    pub(crate) base: Vec<f64>,
-    /// Relative change over the whole run, per series.
-    pub(crate) trend: Vec<f64>,
-    pub(crate) class: Vec<Class>,
-    pub(crate) weeks: i64,
-}
-
 pub(crate) fn series(topic: usize, slot: usize) -> usize {
     topic * NUM_SLOTS + slot
 }
@@ -169,63 +153,11 @@ impl World {
     }
 }
 
-/// One record as generated, compact: turned into a `Record` when fed.
-#[derive(Clone, Copy)]
-pub(crate) struct Ev {
-    pub(crate) arrival: i64,
-    pub(crate) created: i64,
-    pub(crate) id: u64,
-    pub(crate) author: u64,
-    pub(crate) retweet_of: u64,
-    pub(crate) region: u16,
-    pub(crate) topic: u8,
-    pub(crate) topic2: u8,
-}
-
 pub(crate) const NO_TOPIC: u8 = u8::MAX;
 /// The share of background complaints that name a second topic, at random.
 pub(crate) const SECOND_TOPIC: f64 = 0.05;
 /// Spike authors are numbered from here: new, distinct people.
 pub(crate) const SPIKE_AUTHORS: u64 = 1 << 60;
-
-#[derive(Clone, Debug)]
-pub(crate) struct Label {
-    pub(crate) topic: u16,
-    pub(crate) region: u16,
-    pub(crate) class: Class,
-    pub(crate) onset: i64,
-    pub(crate) end: i64,
-    pub(crate) mult: f64,
-    /// Spike complainants an hour on top of the baseline.
-    pub(crate) excess_per_hour: f64,
-    /// The series' own seasonal rate at onset (complaints an hour).
-    pub(crate) base_per_hour: f64,
-    /// The multi-region incident it belongs to.
-    pub(crate) incident: Option<usize>,
-    /// When the 5th spike author posted (the floor any min_count=5 detector has).
-    pub(crate) fifth: Option<i64>,
-    /// The delays of the reference detectors of [`ideal`]: knowing the
-    /// seasonal rate, and knowing the true rate (clairvoyant).
-    pub(crate) ideal: [Option<i64>; 2],
-}
-
-pub(crate) struct Incident {
-    pub(crate) topic: u16,
-    pub(crate) regions: Vec<u16>,
-    pub(crate) start: i64,
-    pub(crate) end: i64,
-}
-
-pub(crate) struct Scenario {
-    pub(crate) evs: Vec<Ev>,
-    /// The background's realized noise (day × hour multiplier), per hour and series.
-    pub(crate) noise: Vec<f32>,
-    pub(crate) labels: Vec<Label>,
-    pub(crate) incidents: Vec<Incident>,
-    pub(crate) world: World,
-    pub(crate) start_scoring: i64,
-    pub(crate) end: i64,
-}
 
 impl Scenario {
     /// The rate per hour of the background complaints series `s` counts at
@@ -250,12 +182,6 @@ impl Scenario {
             .sum();
         of(s) + SECOND_TOPIC / NUM_TOPICS as f64 * others
     }
-}
-
-pub(crate) struct Gen {
-    pub(crate) rng: SmallRng,
-    pub(crate) next_id: u64,
-    pub(crate) evs: Vec<Ev>,
 }
 
 impl Gen {

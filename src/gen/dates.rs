@@ -17,50 +17,46 @@ fn utc(ms: i64) -> DateTime<Utc> {
 
 /// `2022-11-02T03:15:42.000Z`: API v2 always reports whole seconds.
 pub(super) fn v2_time(ms: i64) -> impl Display {
-    V2Time(utc(ms))
+    Stamp {
+        t: utc(ms),
+        v1: false,
+    }
 }
 
 /// `Wed Nov 02 03:20:05 +0000 2022`, as API v1.1 writes `created_at`.
 pub(super) fn v1_time(ms: i64) -> impl Display {
-    V1Time(utc(ms))
-}
-
-// chrono does the calendar; the digits are written directly rather than
-// through a format string, which chrono would parse on every call.
-struct V2Time(DateTime<Utc>);
-
-impl Display for V2Time {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let t = &self.0;
-        write!(
-            f,
-            "{}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
+    Stamp {
+        t: utc(ms),
+        v1: true,
     }
 }
 
-struct V1Time(DateTime<Utc>);
+/// An instant in one of Twitter's two formats. chrono does the calendar;
+/// the digits are written directly rather than through a format string,
+/// which chrono would parse on every call.
+struct Stamp {
+    t: DateTime<Utc>,
+    v1: bool,
+}
 
-impl Display for V1Time {
+impl Display for Stamp {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let t = &self.0;
-        write!(
-            f,
-            "{} {} {:02} {:02}:{:02}:{:02} +0000 {}",
-            t.weekday(),
-            Month::try_from(t.month() as u8).map_or("", |m| &m.name()[..3]),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.year()
-        )
+        let t = &self.t;
+        let (hour, min, sec) = (t.hour(), t.minute(), t.second());
+        if self.v1 {
+            let month = Month::try_from(t.month() as u8).map_or("", |m| &m.name()[..3]);
+            let (dow, day, year) = (t.weekday(), t.day(), t.year());
+            write!(
+                f,
+                "{dow} {month} {day:02} {hour:02}:{min:02}:{sec:02} +0000 {year}"
+            )
+        } else {
+            let (year, month, day) = (t.year(), t.month(), t.day());
+            write!(
+                f,
+                "{year}-{month:02}-{day:02}T{hour:02}:{min:02}:{sec:02}.000Z"
+            )
+        }
     }
 }
 

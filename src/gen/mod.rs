@@ -303,6 +303,128 @@ enum PlaceMode {
     Nothing,
 }
 
+struct RegionInfo {
+    code: u16,
+    /// Share of all original tweets.
+    share: f64,
+    /// Names usable in text: the official name and its aliases.
+    names: Vec<String>,
+    /// The everyday name ("Demak", "Solo"), for profiles and hashtags.
+    short: String,
+    /// `short` is a context alias, which locates only after "di" & co.
+    short_is_context: bool,
+    /// Names that are also ordinary words; used only after "di".
+    context_aliases: Vec<String>,
+    subdistricts: Vec<String>,
+    places: Vec<String>,
+    /// The region's own handles and those of agencies serving only it.
+    handles: Vec<String>,
+    lat: f64,
+    lon: f64,
+    radius_km: f64,
+    /// Banyumasan ("ngapak") Javanese is spoken here.
+    ngapak: bool,
+    v1_place: V1Place,
+    v2_place: V2Place,
+    place_id: String,
+    /// Citizens living here.
+    authors: Vec<u32>,
+    /// A local news account that retweets a lot.
+    info_account: u32,
+}
+
+struct TopicInfo {
+    id: String,
+    text: Option<&'static TopicText>,
+    /// The configured (Indonesian) name, for topics without templates.
+    name: String,
+    weight: f64,
+    season: [f64; 12],
+    /// The responsible agency per region index; the last entry is for
+    /// tweets of unknown region.
+    agency: Vec<Option<u16>>,
+}
+
+/// An official account, shaped like a citizen's for the payload writers.
+struct AgencyInfo {
+    user: Author,
+}
+
+struct Author {
+    id: u64,
+    username: String,
+    name: String,
+    location: String,
+    /// Region index, or `NO_REGION`.
+    region: u16,
+    /// `location` names `region`.
+    locatable: bool,
+    followers: u32,
+    verified: bool,
+}
+
+struct Tables {
+    regions: Vec<RegionInfo>,
+    /// Cumulative shares of `regions`; what is left is the unknown region.
+    region_cdf: Vec<f64>,
+    topics: Vec<TopicInfo>,
+    agencies: Vec<AgencyInfo>,
+    governor: Option<u16>,
+    channel: Option<u16>,
+    authors: Vec<Author>,
+    /// Citizens whose profile names no region.
+    unknown_authors: Vec<u32>,
+    /// Handle → (user id, display name), for mention entities.
+    handle_ids: HashMap<String, (u64, String)>,
+    max_message_bytes: usize,
+}
+
+/// What a retweet or reply needs to know of the tweet it reacts to.
+struct Original {
+    id: u64,
+    /// Exact event time, ms.
+    at_ms: i64,
+    author: u32,
+    text: Box<str>,
+    lang: Lang,
+    lang_hint: &'static str,
+    topics: [u16; 2],
+    n_topics: u8,
+    /// Region index, or `NO_REGION`.
+    region: u16,
+}
+
+struct Pending {
+    at_ms: i64,
+    seq: u64,
+    what: Reaction,
+}
+
+/// A mention or hashtag found in a text, with char and byte offsets.
+#[derive(Clone, Copy)]
+struct Ent {
+    mention: bool,
+    start: usize,
+    end: usize,
+    bstart: usize,
+    bend: usize,
+}
+
+/// Everything a payload writer needs about one tweet.
+struct Out<'a> {
+    id: u64,
+    at_ms: i64,
+    text: &'a str,
+    author: &'a Author,
+    lang_hint: &'a str,
+    conversation_id: u64,
+    /// (tweet id, user id, screen name) of the tweet replied to.
+    reply: Option<(u64, u64, &'a str)>,
+    geo: Geo,
+    /// For a retweet: the retweeted tweet and its author.
+    retweet: Option<(&'a Original, &'a Author)>,
+}
+
 /// The traffic generator: an endless, deterministic iterator of payloads.
 pub struct Generator {
     t: Tables,
@@ -566,37 +688,26 @@ impl Generator {
                 pool[pick_zipfish(rng, pool.len())]
             }
         };
-        let lang = {
-            let u: f64 = rng.random();
-            if u < 0.70 {
-                Lang::Id
-            } else if u < 0.85 {
-                Lang::Jv
-            } else if u < 0.95 {
-                Lang::Mixed
-            } else {
-                Lang::En
-            }
-        };
+        let lang = by_share(
+            rng.random(),
+            &[(0.70, Lang::Id), (0.85, Lang::Jv), (0.95, Lang::Mixed)],
+            Lang::En,
+        );
         let mode = if region == NO_REGION {
             PlaceMode::Nothing
         } else {
-            let u: f64 = rng.random();
-            let m = if u < 0.30 {
-                PlaceMode::Name
-            } else if u < 0.50 {
-                PlaceMode::Subdistrict
-            } else if u < 0.65 {
-                PlaceMode::Landmark
-            } else if u < 0.80 {
-                PlaceMode::UserLocation
-            } else if u < 0.88 {
-                PlaceMode::Coordinates
-            } else if u < 0.95 {
-                PlaceMode::TwitterPlace
-            } else {
-                PlaceMode::NameAndCoordinates
-            };
+            let m = by_share(
+                rng.random(),
+                &[
+                    (0.30, PlaceMode::Name),
+                    (0.50, PlaceMode::Subdistrict),
+                    (0.65, PlaceMode::Landmark),
+                    (0.80, PlaceMode::UserLocation),
+                    (0.88, PlaceMode::Coordinates),
+                    (0.95, PlaceMode::TwitterPlace),
+                ],
+                PlaceMode::NameAndCoordinates,
+            );
             // Only the profile can place it if the profile names this region.
             let au = &t.authors[author as usize];
             if m == PlaceMode::UserLocation && !(au.locatable && au.region == region) {

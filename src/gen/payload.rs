@@ -22,21 +22,6 @@ pub(super) enum Geo {
     PointAndPlace(f64, f64, u16),
 }
 
-/// Everything a payload writer needs about one tweet.
-pub(super) struct Out<'a> {
-    pub(super) id: u64,
-    pub(super) at_ms: i64,
-    pub(super) text: &'a str,
-    pub(super) author: &'a Author,
-    pub(super) lang_hint: &'a str,
-    pub(super) conversation_id: u64,
-    /// (tweet id, user id, screen name) of the tweet replied to.
-    pub(super) reply: Option<(u64, u64, &'a str)>,
-    pub(super) geo: Geo,
-    /// For a retweet: the retweeted tweet and its author.
-    pub(super) retweet: Option<(&'a Original, &'a Author)>,
-}
-
 /// An id as a JSON string of digits.
 #[derive(Clone, Copy)]
 struct IdStr(u64);
@@ -207,20 +192,26 @@ struct Referenced {
     id: IdStr,
 }
 
-/// A citizen's tweet or retweet.
+/// What every v2 `data` object starts with.
 #[derive(Serialize)]
-struct V2Tweet<'a> {
+struct V2Head<'a> {
     id: IdStr,
     text: &'a str,
     author_id: IdStr,
     created_at: Time,
     conversation_id: IdStr,
+}
+
+/// A citizen's tweet or retweet.
+#[derive(Serialize)]
+struct V2Tweet<'a> {
+    #[serde(flatten)]
+    head: V2Head<'a>,
     lang: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     referenced_tweets: Option<[Referenced; 1]>,
-    edit_history_tweet_ids: [IdStr; 1],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    entities: Option<V2Entities<'a>>,
+    #[serde(flatten)]
+    tail: V2Tail<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     geo: Option<V2Geo<'a>>,
 }
@@ -228,14 +219,18 @@ struct V2Tweet<'a> {
 /// An official reply.
 #[derive(Serialize)]
 struct V2Reply<'a> {
-    id: IdStr,
-    text: &'a str,
-    author_id: IdStr,
-    created_at: Time,
-    conversation_id: IdStr,
+    #[serde(flatten)]
+    head: V2Head<'a>,
     in_reply_to_user_id: IdStr,
     referenced_tweets: [Referenced; 1],
     lang: &'static str,
+    #[serde(flatten)]
+    tail: V2Tail<'a>,
+}
+
+/// The edit history (the tweet itself: never edited) and the entities.
+#[derive(Serialize)]
+struct V2Tail<'a> {
     edit_history_tweet_ids: [IdStr; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
     entities: Option<V2Entities<'a>>,
@@ -587,11 +582,13 @@ impl Tables {
         users.extend(o.retweet.map(|(_, oa)| v2_user(oa, oa.verified)));
         let envelope = V2Envelope {
             data: V2Tweet {
-                id: IdStr(o.id),
-                text: shown,
-                author_id: IdStr(a.id),
-                created_at: Time::V2(o.at_ms),
-                conversation_id: IdStr(o.conversation_id),
+                head: V2Head {
+                    id: IdStr(o.id),
+                    text: shown,
+                    author_id: IdStr(a.id),
+                    created_at: Time::V2(o.at_ms),
+                    conversation_id: IdStr(o.conversation_id),
+                },
                 lang: o.lang_hint,
                 referenced_tweets: o.retweet.map(|(orig, _)| {
                     [Referenced {
@@ -599,8 +596,10 @@ impl Tables {
                         id: IdStr(orig.id),
                     }]
                 }),
-                edit_history_tweet_ids: [IdStr(o.id)],
-                entities: self.entities_v2(shown, ents, extra),
+                tail: V2Tail {
+                    edit_history_tweet_ids: [IdStr(o.id)],
+                    entities: self.entities_v2(shown, ents, extra),
+                },
                 geo,
             },
             includes: V2Includes {
@@ -778,19 +777,23 @@ impl Tables {
         } else {
             let envelope = V2Envelope {
                 data: V2Reply {
-                    id: IdStr(id),
-                    text,
-                    author_id: IdStr(author.id),
-                    created_at: Time::V2(at_ms),
-                    conversation_id: IdStr(orig.id),
+                    head: V2Head {
+                        id: IdStr(id),
+                        text,
+                        author_id: IdStr(author.id),
+                        created_at: Time::V2(at_ms),
+                        conversation_id: IdStr(orig.id),
+                    },
                     in_reply_to_user_id: IdStr(oa.id),
                     referenced_tweets: [Referenced {
                         kind: "replied_to",
                         id: IdStr(orig.id),
                     }],
                     lang: "in",
-                    edit_history_tweet_ids: [IdStr(id)],
-                    entities: self.entities_v2(text, ents, extra),
+                    tail: V2Tail {
+                        edit_history_tweet_ids: [IdStr(id)],
+                        entities: self.entities_v2(text, ents, extra),
+                    },
                 },
                 includes: V2Includes {
                     users: vec![v2_user(author, true)],

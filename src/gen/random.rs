@@ -81,37 +81,20 @@ pub(super) fn round5(x: f64) -> f64 {
 
 /// What the platform claims the language is.
 pub(super) fn lang_hint(rng: &mut SmallRng, lang: Lang) -> &'static str {
-    let u: f64 = rng.random();
-    match lang {
-        Lang::Id => {
-            if u < 0.95 {
-                "in"
-            } else {
-                "und"
-            }
-        }
-        Lang::Jv => {
-            if u < 0.55 {
-                "in"
-            } else if u < 0.85 {
-                "und"
-            } else {
-                "tl"
-            }
-        }
-        Lang::Mixed => {
-            if u < 0.8 {
-                "in"
-            } else {
-                "und"
-            }
-        }
-        Lang::En => {
-            if u < 0.9 {
-                "en"
-            } else {
-                "in"
-            }
-        }
-    }
+    // Cumulative shares, and the hint for whatever is left.
+    let (shares, rest): (&[(f64, &'static str)], &'static str) = match lang {
+        Lang::Id => (&[(0.95, "in")], "und"),
+        Lang::Jv => (&[(0.55, "in"), (0.85, "und")], "tl"),
+        Lang::Mixed => (&[(0.8, "in")], "und"),
+        Lang::En => (&[(0.9, "en")], "in"),
+    };
+    by_share(rng.random(), shares, rest)
+}
+
+/// The value of the first cumulative share that `u` falls below, else `rest`.
+pub(super) fn by_share<T: Copy>(u: f64, shares: &[(f64, T)], rest: T) -> T {
+    shares
+        .iter()
+        .find(|(p, _)| u < *p)
+        .map_or(rest, |&(_, v)| v)
 }

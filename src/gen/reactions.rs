@@ -5,21 +5,6 @@
 
 use super::*;
 
-/// What a retweet or reply needs to know of the tweet it reacts to.
-pub(super) struct Original {
-    pub(super) id: u64,
-    /// Exact event time, ms.
-    pub(super) at_ms: i64,
-    pub(super) author: u32,
-    pub(super) text: Box<str>,
-    pub(super) lang: Lang,
-    pub(super) lang_hint: &'static str,
-    pub(super) topics: [u16; 2],
-    pub(super) n_topics: u8,
-    /// Region index, or `NO_REGION`.
-    pub(super) region: u16,
-}
-
 pub(super) enum Reaction {
     Reply {
         orig: Arc<Original>,
@@ -34,12 +19,6 @@ pub(super) enum Reaction {
         orig: Arc<Original>,
         by: u32,
     },
-}
-
-pub(super) struct Pending {
-    pub(super) at_ms: i64,
-    pub(super) seq: u64,
-    pub(super) what: Reaction,
 }
 
 impl PartialEq for Pending {

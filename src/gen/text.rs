@@ -512,16 +512,6 @@ pub(super) fn apply_slang(rng: &mut SmallRng, body: &str, out: &mut String) {
 
 // ---- Entities -------------------------------------------------------------
 
-/// A mention or hashtag found in a text, with char and byte offsets.
-#[derive(Clone, Copy)]
-pub(super) struct Ent {
-    pub(super) mention: bool,
-    pub(super) start: usize,
-    pub(super) end: usize,
-    pub(super) bstart: usize,
-    pub(super) bend: usize,
-}
-
 pub(super) fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }

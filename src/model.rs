@@ -167,8 +167,9 @@ pub struct Place {
     pub bbox: Option<[f64; 4]>,
 }
 
-/// One tweet, as decoded from either Twitter format.
-#[derive(Clone, Debug, PartialEq)]
+/// One tweet, as decoded from either Twitter format. `Default` is for tests
+/// and benches, which name only the fields they set.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tweet {
     pub id: u64,
     pub text: String,
@@ -189,6 +190,22 @@ pub struct Tweet {
     pub coordinates: Option<(f64, f64)>,
     /// The language the platform claimed, normalised (`in` becomes `id`).
     pub lang_hint: Option<String>,
+}
+
+#[cfg(test)]
+impl Tweet {
+    /// Tweet `id` with `text`, by `warga{id}`, `id` hours after Monday
+    /// 2026-01-05 00:00 UTC: what unit tests index and search.
+    pub fn hourly(id: u64, text: &str) -> Tweet {
+        Tweet {
+            id,
+            text: text.into(),
+            created_at_ms: 1_767_571_200_000 + id as i64 * 3_600_000,
+            author_id: format!("{}", 100 + id),
+            author_username: format!("warga{id}"),
+            ..Tweet::default()
+        }
+    }
 }
 
 impl Tweet {

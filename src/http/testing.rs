@@ -21,7 +21,8 @@ use crate::state::{Progress, Shared};
 use crate::telemetry::Metrics;
 use crate::track::Trackers;
 
-/// 2026-01-05 00:00 UTC; tweet `n` is created `n` hours later.
+/// 2026-01-05 00:00 UTC; tweet `n` is created `n` hours later
+/// ([`Tweet::hourly`]).
 pub const T0: i64 = 1_767_571_200_000;
 
 /// The one API token of the test configuration.
@@ -68,24 +69,7 @@ impl TestApp {
         let (mut tokens, mut records) = (Vec::new(), Vec::new());
         for (i, text) in TWEETS.iter().enumerate() {
             let id = i as u64 + 1;
-            let tweet = Tweet {
-                id,
-                text: text.to_string(),
-                created_at_ms: T0 + id as i64 * 3_600_000,
-                author_id: format!("{}", 100 + id),
-                author_username: format!("warga{id}"),
-                author_location: None,
-                conversation_id: None,
-                in_reply_to_tweet: None,
-                in_reply_to_user: None,
-                retweet_of: None,
-                mentions: Vec::new(),
-                hashtags: Vec::new(),
-                place: None,
-                coordinates: None,
-                lang_hint: None,
-            };
-            let e = enricher.enrich(tweet, &mut tokens);
+            let e = enricher.enrich(Tweet::hourly(id, text), &mut tokens);
             let record = e.record();
             trackers.observe(&record);
             writer.add(&e, &tokens, false).unwrap();
@@ -170,4 +154,31 @@ impl TestApp {
 /// The message of a 400: it must say what to fix.
 pub fn error_message(body: &serde_json::Value) -> &str {
     body["error"].as_str().unwrap_or_default()
+}
+
+impl TestApp {
+    /// The JSON body of a GET that must answer 200.
+    pub async fn ok_json(&self, uri: &str) -> serde_json::Value {
+        let (status, body) = self.json(uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        body
+    }
+
+    /// The body of a GET that must answer 200 with this content type.
+    pub async fn ok_text(&self, uri: &str, content_type: &str) -> String {
+        let (status, headers, body) = self.get(uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        let got = headers["content-type"].to_str().unwrap();
+        assert!(got.starts_with(content_type), "{uri}: {got}");
+        body
+    }
+
+    /// Each `(query, says)`: `path?query` is a 400 whose message says `says`.
+    pub async fn assert_bad_requests(&self, path: &str, cases: &[(&str, &str)]) {
+        for (q, says) in cases {
+            let (status, body) = self.json(&format!("{path}?{q}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{q}");
+            assert!(error_message(&body).contains(says), "{q}: {body}");
+        }
+    }
 }

@@ -8,29 +8,6 @@ use crate::enrich::Enricher;
 use crate::index::{CommitPayload, Writer};
 use crate::model::Tweet;
 
-/// 2026-01-05 00:00 UTC; tweet `n` is created `n` hours later.
-const T0: i64 = 1_767_571_200_000;
-
-fn tweet(id: u64, text: &str) -> Tweet {
-    Tweet {
-        id,
-        text: text.into(),
-        created_at_ms: T0 + id as i64 * 3_600_000,
-        author_id: format!("{}", 100 + id),
-        author_username: format!("warga{id}"),
-        author_location: None,
-        conversation_id: None,
-        in_reply_to_tweet: None,
-        in_reply_to_user: None,
-        retweet_of: None,
-        mentions: Vec::new(),
-        hashtags: Vec::new(),
-        place: None,
-        coordinates: None,
-        lang_hint: None,
-    }
-}
-
 fn index(texts: &[&str]) -> (tempfile::TempDir, IndexHandle) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::embedded().unwrap();
@@ -39,7 +16,7 @@ fn index(texts: &[&str]) -> (tempfile::TempDir, IndexHandle) {
     let mut writer = Writer::new(&handle, 50).unwrap();
     let mut toks = Vec::new();
     for (i, text) in texts.iter().enumerate() {
-        let e = enricher.enrich(tweet(i as u64 + 1, text), &mut toks);
+        let e = enricher.enrich(Tweet::hourly(i as u64 + 1, text), &mut toks);
         writer.add(&e, &toks, false).unwrap();
     }
     writer.commit(&CommitPayload::default()).unwrap();

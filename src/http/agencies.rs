@@ -74,15 +74,12 @@ pub(super) async fn agencies(
 
 #[cfg(test)]
 mod tests {
-    use axum::http::StatusCode;
-
     use crate::http::testing::TestApp;
 
     #[tokio::test]
     async fn every_agency_with_its_counts_and_quantiles() {
         let app = TestApp::new();
-        let (status, body) = app.json("/api/agencies").await;
-        assert_eq!(status, StatusCode::OK);
+        let body = app.ok_json("/api/agencies").await;
         let list = body.as_array().unwrap();
         assert_eq!(list.len(), app.state.config.agencies.len());
         for a in list {

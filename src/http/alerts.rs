@@ -9,7 +9,7 @@ use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{parse_query, parse_time, ApiError, AppState};
+use super::{parse_query, time_param, ApiError, AppState};
 use crate::alert::wire::{alert_json, AlertJson};
 use crate::alert::{AlertKind, AlertState};
 use crate::timestamp::rfc3339;
@@ -66,12 +66,7 @@ pub(super) async fn alerts(
                 })?,
         ),
     };
-    let since = p
-        .since
-        .as_deref()
-        .filter(|v| !v.is_empty())
-        .map(|v| parse_time("since", v))
-        .transpose()?;
+    let since = time_param("since", p.since.as_deref())?;
     let limit = p.limit.unwrap_or(100).min(s.config.engine.http.max_limit);
     let list = s.alerts.list(|a| {
         state.is_none_or(|st| a.state == st)
@@ -164,44 +159,7 @@ mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
 
-    use crate::http::testing::{error_message, TestApp, ALERT_ID, TOKEN};
-
-    #[tokio::test]
-    async fn alerts_are_listed_and_filtered() {
-        let app = TestApp::new();
-        let (status, body) = app.json("/api/alerts?state=firing&kind=spike").await;
-        assert_eq!(status, StatusCode::OK);
-        let a = &body[0];
-        assert_eq!(body.as_array().unwrap().len(), 1);
-        assert_eq!(a["id"], ALERT_ID);
-        assert_eq!(a["state"], "firing");
-        assert_eq!(a["kind"], "spike");
-        assert_eq!(a["region"]["code"], "3321");
-        assert_eq!(a["region"]["name"], "Kabupaten Demak");
-        assert_eq!(a["started_at"], "2026-01-05T01:00:00Z");
-        assert_eq!(a["sample_tweet_ids"][0], "1");
-        for q in [
-            "state=resolved",
-            "kind=overdue",
-            "region=jateng",
-            "topic=garbage",
-        ] {
-            let (status, body) = app.json(&format!("/api/alerts?{q}")).await;
-            assert_eq!(status, StatusCode::OK);
-            assert_eq!(body, serde_json::json!([]), "{q}");
-        }
-        for (q, says) in [
-            ("state=open", "`state` is `open`"),
-            ("kind=flood", "`kind` is `flood`"),
-            ("region=atlantis", "unknown region `atlantis`"),
-            ("since=kemarin", "`since` is `kemarin`"),
-            ("colour=red", "colour"),
-        ] {
-            let (status, body) = app.json(&format!("/api/alerts?{q}")).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{q}");
-            assert!(error_message(&body).contains(says), "{q}: {body}");
-        }
-    }
+    use crate::http::testing::{TestApp, ALERT_ID, TOKEN};
 
     #[tokio::test]
     async fn acknowledging_needs_a_configured_token() {
@@ -231,5 +189,39 @@ mod tests {
         assert_eq!(a["acked_by"], "token:raha", "only a prefix of the token");
         let (_, list) = app.json("/api/alerts").await;
         assert_eq!(list[0]["acked_by"], "token:raha");
+    }
+    #[tokio::test]
+    async fn alerts_are_listed_and_filtered() {
+        let app = TestApp::new();
+        let body = app.ok_json("/api/alerts?state=firing&kind=spike").await;
+        let a = &body[0];
+        assert_eq!(body.as_array().unwrap().len(), 1);
+        assert_eq!(a["id"], ALERT_ID);
+        assert_eq!(a["state"], "firing");
+        assert_eq!(a["kind"], "spike");
+        assert_eq!(a["region"]["code"], "3321");
+        assert_eq!(a["region"]["name"], "Kabupaten Demak");
+        assert_eq!(a["started_at"], "2026-01-05T01:00:00Z");
+        assert_eq!(a["sample_tweet_ids"][0], "1");
+        for q in [
+            "state=resolved",
+            "kind=overdue",
+            "region=jateng",
+            "topic=garbage",
+        ] {
+            let body = app.ok_json(&format!("/api/alerts?{q}")).await;
+            assert_eq!(body, serde_json::json!([]), "{q}");
+        }
+        app.assert_bad_requests(
+            "/api/alerts",
+            &[
+                ("state=open", "`state` is `open`"),
+                ("kind=flood", "`kind` is `flood`"),
+                ("region=atlantis", "unknown region `atlantis`"),
+                ("since=kemarin", "`since` is `kemarin`"),
+                ("colour=red", "colour"),
+            ],
+        )
+        .await;
     }
 }

@@ -94,11 +94,15 @@ fn parse_query<T>(
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
-/// A `from`, `to` or `since` parameter: a day or an RFC 3339 time.
-fn parse_time(param: &str, v: &str) -> Result<i64, ApiError> {
-    timestamp::parse(v).map(|(ms, _)| ms).ok_or_else(|| {
-        ApiError::BadRequest(format!(
+/// A `from`, `to` or `since` parameter, if given: a day or an RFC 3339 time.
+fn time_param(param: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(v) = v.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match timestamp::parse(v) {
+        Some((ms, _)) => Ok(Some(ms)),
+        None => Err(ApiError::BadRequest(format!(
             "`{param}` is `{v}`: write a date as 2026-01-31 or a time as 2026-01-31T08:00:00Z"
-        ))
-    })
+        ))),
+    }
 }

@@ -77,22 +77,14 @@ pub(super) async fn meta(State(s): State<AppState>) -> Json<MetaResponse> {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::StatusCode;
-
     use crate::http::testing::TestApp;
 
     #[tokio::test]
     async fn the_page_is_served_and_meta_lists_the_configuration() {
         let app = TestApp::new();
-        let (status, headers, body) = app.get("/").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"));
+        let body = app.ok_text("/", "text/html").await;
         assert!(body.contains("/api/search"));
-        let (status, meta) = app.json("/api/meta").await;
-        assert_eq!(status, StatusCode::OK);
+        let meta = app.ok_json("/api/meta").await;
         let c = &app.state.config;
         assert_eq!(meta["topics"].as_array().unwrap().len(), c.topics.len());
         assert_eq!(meta["regions"].as_array().unwrap().len(), c.regions.len());

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::{parse_query, parse_time, ApiError, AppState};
+use super::{parse_query, time_param, ApiError, AppState};
 use crate::index::search::{Filters, SearchResult, Sort, MAX_BUCKETS};
 use crate::state::Shared;
 use crate::timestamp::rfc3339;
@@ -101,18 +101,8 @@ impl SearchParams {
             }
             _ => None,
         };
-        let from_ms = self
-            .from
-            .as_deref()
-            .filter(|v| !v.is_empty())
-            .map(|v| parse_time("from", v))
-            .transpose()?;
-        let to_ms = self
-            .to
-            .as_deref()
-            .filter(|v| !v.is_empty())
-            .map(|v| parse_time("to", v))
-            .transpose()?;
+        let from_ms = time_param("from", self.from.as_deref())?;
+        let to_ms = time_param("to", self.to.as_deref())?;
         if let (Some(f), Some(t)) = (from_ms, to_ms) {
             if f >= t {
                 return Err(ApiError::BadRequest("`from` must be before `to`".into()));
@@ -210,17 +200,11 @@ pub(super) struct FacetsResponse {
 }
 
 fn region_ref(s: &Shared, code: u16) -> RegionRef {
-    if code == 0 {
-        RegionRef {
-            code: "unknown".into(),
-            name: "unknown".into(),
-        }
-    } else {
-        RegionRef {
-            code: code.to_string(),
-            name: s.index.region_name(code),
-        }
-    }
+    let (code, name) = match code {
+        0 => ("unknown".to_string(), "unknown".to_string()),
+        c => (c.to_string(), s.index.region_name(c)),
+    };
+    RegionRef { code, name }
 }
 
 fn to_response(s: &Shared, r: SearchResult) -> SearchResponse {
@@ -290,15 +274,10 @@ pub(super) async fn search(
     let (filters, sort, limit) = params.filters(&s)?;
     let cursor = params.cursor.clone().filter(|c| !c.is_empty());
     let s2 = s.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        s2.index.search(&filters, sort, limit, cursor.as_deref())
+    let result = timed_blocking(&s, "search", started, move || {
+        Ok(s2.index.search(&filters, sort, limit, cursor.as_deref())?)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))??;
-    s.metrics
-        .search_seconds
-        .with_label_values(&["search"])
-        .observe(started.elapsed().as_secs_f64());
+    .await?;
     // The query found nothing as written; these are its fuzzy retry's hits.
     let fuzzy = result.fuzzy;
     let body = Json(to_response(&s, result));
@@ -307,6 +286,24 @@ pub(super) async fn search(
     } else {
         body.into_response()
     })
+}
+
+/// Runs `f` on the blocking pool (a tantivy query is CPU work) and records
+/// the time since `started` as a `kind` search.
+async fn timed_blocking<T: Send + 'static>(
+    s: &AppState,
+    kind: &str,
+    started: Instant,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let result = tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    s.metrics
+        .search_seconds
+        .with_label_values(&[kind])
+        .observe(started.elapsed().as_secs_f64());
+    Ok(result)
 }
 
 #[derive(Serialize)]
@@ -346,7 +343,7 @@ pub(super) async fn histogram(
     }
     .filters(&s)?;
     let s2 = s.clone();
-    let resp = tokio::task::spawn_blocking(move || -> Result<HistogramResponse, ApiError> {
+    let resp = timed_blocking(&s, "histogram", started, move || {
         let (lo, hi) = match (filters.from_ms, filters.to_ms) {
             (Some(f), Some(t)) => (f, t),
             (f, t) => match s2.index.time_range() {
@@ -400,12 +397,7 @@ pub(super) async fn histogram(
                 .collect(),
         })
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))??;
-    s.metrics
-        .search_seconds
-        .with_label_values(&["histogram"])
-        .observe(started.elapsed().as_secs_f64());
+    .await?;
     Ok(Json(resp))
 }
 
@@ -558,10 +550,21 @@ mod tests {
     use crate::http::testing::{error_message, TestApp, TWEETS};
 
     #[tokio::test]
+    async fn a_misspelt_query_is_retried_fuzzy_and_says_so() {
+        let app = TestApp::new();
+        let (status, headers, body) = app.get("/api/search?q=bnajir").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["x-kemala-fuzzy"], "true");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["total"], 2);
+        let (_, headers, _) = app.get("/api/search?q=banjir").await;
+        assert!(headers.get("x-kemala-fuzzy").is_none());
+    }
+
+    #[tokio::test]
     async fn search_answers_hits_facets_and_a_cursor() {
         let app = TestApp::new();
-        let (status, body) = app.json("/api/search?q=banjir").await;
-        assert_eq!(status, StatusCode::OK);
+        let body = app.ok_json("/api/search?q=banjir").await;
         assert_eq!(body["total"], 2);
         let hits = body["hits"].as_array().unwrap();
         assert_eq!(hits[0]["id"], "2", "newest first");
@@ -586,40 +589,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_misspelt_query_is_retried_fuzzy_and_says_so() {
-        let app = TestApp::new();
-        let (status, headers, body) = app.get("/api/search?q=bnajir").await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(headers["x-kemala-fuzzy"], "true");
-        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(body["total"], 2);
-        let (_, headers, _) = app.get("/api/search?q=banjir").await;
-        assert!(headers.get("x-kemala-fuzzy").is_none());
-    }
-
-    #[tokio::test]
     async fn bad_parameters_are_400s_that_say_what_to_fix() {
         let app = TestApp::new();
-        for (q, says) in [
-            ("q=%22banjir", "unbalanced quotes"),
-            ("topic=floods", "unknown topic `floods`"),
-            ("region=atlantis", "unknown region `atlantis`"),
-            ("lang=fr", "unknown language `fr`"),
-            ("agency=nobody", "unknown agency `nobody`"),
-            ("from=kemarin", "`from` is `kemarin`"),
-            (
-                "from=2026-01-06&to=2026-01-05",
-                "`from` must be before `to`",
-            ),
-            ("status=lost", "`status` is `lost`"),
-            ("sort=random", "`sort` is `random`"),
-            ("limit=0", "`limit` is 0"),
-            ("page=2", "page"),
-        ] {
-            let (status, body) = app.json(&format!("/api/search?{q}")).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{q}");
-            assert!(error_message(&body).contains(says), "{q}: {body}");
-        }
+        app.assert_bad_requests(
+            "/api/search",
+            &[
+                ("q=%22banjir", "unbalanced quotes"),
+                ("topic=floods", "unknown topic `floods`"),
+                ("region=atlantis", "unknown region `atlantis`"),
+                ("lang=fr", "unknown language `fr`"),
+                ("agency=nobody", "unknown agency `nobody`"),
+                ("from=kemarin", "`from` is `kemarin`"),
+                (
+                    "from=2026-01-06&to=2026-01-05",
+                    "`from` must be before `to`",
+                ),
+                ("status=lost", "`status` is `lost`"),
+                ("sort=random", "`sort` is `random`"),
+                ("limit=0", "`limit` is 0"),
+                ("page=2", "page"),
+            ],
+        )
+        .await;
     }
 
     #[tokio::test]
@@ -650,8 +641,7 @@ mod tests {
     #[tokio::test]
     async fn the_histogram_counts_the_same_matches() {
         let app = TestApp::new();
-        let (status, body) = app.json("/api/histogram?interval=1h").await;
-        assert_eq!(status, StatusCode::OK);
+        let body = app.ok_json("/api/histogram?interval=1h").await;
         assert_eq!(body["interval"], "1h");
         assert_eq!(body["total"], TWEETS.len());
         let buckets = body["buckets"].as_array().unwrap();

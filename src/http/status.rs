@@ -145,8 +145,7 @@ mod tests {
     #[tokio::test]
     async fn status_reports_kafka_counts_and_watermark() {
         let app = TestApp::new();
-        let (status, body) = app.json("/api/status").await;
-        assert_eq!(status, StatusCode::OK);
+        let body = app.ok_json("/api/status").await;
         assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(body["kafka"]["bootstrap"], "127.0.0.1:9092");
         assert_eq!(body["kafka"]["embedded"], true);
@@ -163,12 +162,7 @@ mod tests {
     #[tokio::test]
     async fn metrics_are_prometheus_text() {
         let app = TestApp::new();
-        let (status, headers, body) = app.get("/metrics").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(headers["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4"));
+        let body = app.ok_text("/metrics", "text/plain; version=0.0.4").await;
         assert!(body.contains("kemala_messages_total{result=\"indexed\"} 0"));
     }
 }

@@ -96,13 +96,13 @@ pub(super) struct PageCollector {
 }
 
 pub(super) struct PageSegment {
-    pub(super) ord: SegmentOrdinal,
-    pub(super) ids: Column<u64>,
-    pub(super) sort: Sort,
-    pub(super) limit: usize,
-    pub(super) after: After,
+    ord: SegmentOrdinal,
+    ids: Column<u64>,
+    sort: Sort,
+    limit: usize,
+    after: After,
     /// The worst of the best `limit` at the top: (page key, doc).
-    pub(super) heap: BinaryHeap<Reverse<((u32, u64), DocId)>>,
+    heap: BinaryHeap<Reverse<((u32, u64), DocId)>>,
 }
 
 impl Collector for PageCollector {
@@ -190,12 +190,12 @@ impl SegmentCollector for PageSegment {
 pub struct FacetCollector;
 
 pub struct FacetSegmentCollector {
-    pub(super) topic: Option<StrColumn>,
-    pub(super) topic_counts: Vec<u64>,
-    pub(super) region: Column<u64>,
+    topic: Option<StrColumn>,
+    topic_counts: Vec<u64>,
+    region: Column<u64>,
     /// Indexed by region code: codes are small (u16), and a vector is much
     /// cheaper per document than a map.
-    pub(super) region_counts: Vec<u64>,
+    region_counts: Vec<u64>,
 }
 
 impl Collector for FacetCollector {
@@ -284,10 +284,10 @@ pub struct HistogramCollector {
 }
 
 pub struct HistogramSegmentCollector {
-    pub(super) column: Column<DateTime>,
-    pub(super) from_ms: i64,
-    pub(super) interval_ms: i64,
-    pub(super) counts: Vec<u64>,
+    column: Column<DateTime>,
+    from_ms: i64,
+    interval_ms: i64,
+    counts: Vec<u64>,
 }
 
 impl Collector for HistogramCollector {

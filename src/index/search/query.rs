@@ -163,7 +163,7 @@ pub(super) fn date_term(field: Field, ms: i64) -> Term {
 }
 
 impl Builder<'_> {
-    pub(super) fn count_clause(&mut self) -> Result<(), SearchError> {
+    fn count_clause(&mut self) -> Result<(), SearchError> {
         self.num_clauses += 1;
         if self.num_clauses > MAX_CLAUSES {
             return Err(bad(format!(
@@ -175,7 +175,7 @@ impl Builder<'_> {
 
     /// The query for one AST node; `None` when it says nothing searchable
     /// (a word of punctuation only), so that it drops out of its clause.
-    pub(super) fn build(
+    fn build(
         &mut self,
         ast: &UserInputAst,
         negated: bool,
@@ -219,7 +219,7 @@ impl Builder<'_> {
         }
     }
 
-    pub(super) fn leaf(
+    fn leaf(
         &mut self,
         leaf: &UserInputLeaf,
         negated: bool,
@@ -298,7 +298,7 @@ impl Builder<'_> {
         }
     }
 
-    pub(super) fn unknown_field(&self, name: &str) -> SearchError {
+    fn unknown_field(&self, name: &str) -> SearchError {
         bad(format!(
             "unknown field `{name}`; a query may name {} (the `region`, `from` and `to` parameters filter too)",
             QUERY_FIELDS
@@ -310,7 +310,7 @@ impl Builder<'_> {
     }
 
     /// A quoted phrase: the surface forms as written, in order.
-    pub(super) fn exact_phrase(
+    fn exact_phrase(
         &mut self,
         phrase: &str,
         slop: u32,
@@ -343,7 +343,7 @@ impl Builder<'_> {
     }
 
     /// A wildcard over surface forms: `banj*`, `ban?ir`, `*jir`.
-    pub(super) fn surface_wildcard(
+    fn surface_wildcard(
         &mut self,
         pattern: &str,
         negated: bool,
@@ -371,18 +371,14 @@ impl Builder<'_> {
     }
 
     /// A regular expression over surface forms; `shown` is what the user wrote.
-    pub(super) fn surface_regex(
-        &self,
-        regex: &str,
-        shown: &str,
-    ) -> Result<Box<dyn Query>, SearchError> {
+    fn surface_regex(&self, regex: &str, shown: &str) -> Result<Box<dyn Query>, SearchError> {
         let q = RegexQuery::from_pattern(regex, self.handle.fields.text_exact)
             .map_err(|e| bad(format!("`{shown}` cannot be searched: {e}")))?;
         Ok(Box::new(q))
     }
 
     /// A prefix of a surface form (`banj*`).
-    pub(super) fn surface_prefix(
+    fn surface_prefix(
         &mut self,
         prefix: &str,
         negated: bool,
@@ -404,7 +400,7 @@ impl Builder<'_> {
 
     /// Free text: analysed words, an analysed phrase (`text:"..."`), a
     /// fuzzy word (`banjr~1`) or a prefix (`banj*`).
-    pub(super) fn text(
+    fn text(
         &mut self,
         phrase: &str,
         quoted: bool,
@@ -500,12 +496,7 @@ impl Builder<'_> {
 
     /// One analysed word: its term in `text`, plus a bonus for its surface
     /// form in `text_exact`; or both fuzzy.
-    pub(super) fn word(
-        &mut self,
-        t: &Token,
-        fuzzy: u8,
-        negated: bool,
-    ) -> Result<Box<dyn Query>, SearchError> {
+    fn word(&mut self, t: &Token, fuzzy: u8, negated: bool) -> Result<Box<dyn Query>, SearchError> {
         let f = self.handle.fields;
         let chars = t.raw.chars().count();
         let distance = match self.auto_fuzzy {
@@ -566,11 +557,7 @@ impl Builder<'_> {
     }
 
     /// `name:value` for a structured field.
-    pub(super) fn field_value(
-        &mut self,
-        name: &str,
-        value: &str,
-    ) -> Result<Box<dyn Query>, SearchError> {
+    fn field_value(&mut self, name: &str, value: &str) -> Result<Box<dyn Query>, SearchError> {
         let h = self.handle;
         let f = h.fields;
         let v = value.trim();
@@ -648,7 +635,7 @@ impl Builder<'_> {
         }
     }
 
-    pub(super) fn range(
+    fn range(
         &mut self,
         field: Option<&str>,
         lower: &UserInputBound,
@@ -658,14 +645,9 @@ impl Builder<'_> {
         match field {
             Some("created_at" | "date") => {
                 let bound = |b: &UserInputBound, upper: bool| -> Result<Bound<Term>, SearchError> {
-                    let (v, inclusive) = match b {
-                        UserInputBound::Unbounded => return Ok(Bound::Unbounded),
-                        UserInputBound::Inclusive(v) => (v, true),
-                        UserInputBound::Exclusive(v) => (v, false),
-                    };
-                    if v == "*" {
+                    let Some((v, inclusive)) = bound_value(b) else {
                         return Ok(Bound::Unbounded);
-                    }
+                    };
                     let (ms, whole_day) = timestamp::parse(v).ok_or_else(|| bad_date(v))?;
                     // A day as an upper bound includes the whole day.
                     Ok(match (upper, inclusive, whole_day) {
@@ -684,14 +666,9 @@ impl Builder<'_> {
             }
             Some("id") => {
                 let bound = |b: &UserInputBound| -> Result<Bound<Term>, SearchError> {
-                    let (v, inclusive) = match b {
-                        UserInputBound::Unbounded => return Ok(Bound::Unbounded),
-                        UserInputBound::Inclusive(v) => (v, true),
-                        UserInputBound::Exclusive(v) => (v, false),
-                    };
-                    if v == "*" {
+                    let Some((v, inclusive)) = bound_value(b) else {
                         return Ok(Bound::Unbounded);
-                    }
+                    };
                     let id: u64 = v
                         .parse()
                         .map_err(|_| bad(format!("`{v}` is not a tweet id; ids are numbers")))?;
@@ -713,6 +690,17 @@ impl Builder<'_> {
             )),
         }
     }
+}
+
+/// A range bound's value and whether it is included; `None` when open
+/// (`*`, or a `>` / `<` range's missing side).
+fn bound_value(b: &UserInputBound) -> Option<(&str, bool)> {
+    let (v, inclusive) = match b {
+        UserInputBound::Unbounded => return None,
+        UserInputBound::Inclusive(v) => (v, true),
+        UserInputBound::Exclusive(v) => (v, false),
+    };
+    (v != "*").then_some((v.as_str(), inclusive))
 }
 
 pub(super) fn bad_date(v: &str) -> SearchError {

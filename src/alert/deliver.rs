@@ -50,6 +50,16 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Sends `request`; anything but a 2xx from `receiver` is an error.
+async fn send(request: reqwest::RequestBuilder, receiver: &str) -> Result<(), String> {
+    let r = request.send().await.map_err(|e| e.to_string())?;
+    if r.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{receiver} answered {}", r.status()))
+    }
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_secs((1u64 << attempt.min(9)).min(300))
 }
@@ -121,18 +131,11 @@ impl Dispatcher {
             return Ok(());
         };
         let body: Vec<AmAlert> = alerts.iter().map(|a| self.am_alert(a)).collect();
-        let r = self
+        let request = self
             .client
             .post(format!("{}/api/v2/alerts", url.trim_end_matches('/')))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if r.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("alertmanager answered {}", r.status()))
-        }
+            .json(&body);
+        send(request, "alertmanager").await
     }
 
     async fn deliver(self: Arc<Self>, n: Notification) -> Result<(), String> {
@@ -145,22 +148,15 @@ impl Dispatcher {
                 };
                 let body = serde_json::to_vec(&alert_json(&n.alert, &self.region_names))
                     .map_err(|e| e.to_string())?;
-                let r = self
+                let request = self
                     .client
                     .post(&hook.url)
                     .header("content-type", "application/json")
                     .header("x-kemala-signature", sign(&hook.secret, &body))
                     .header("x-kemala-delivery", &n.delivery_id)
                     .header("x-kemala-event", &n.event)
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if r.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("webhook answered {}", r.status()))
-                }
+                    .body(body);
+                send(request, "webhook").await
             }
         }
     }

@@ -4,8 +4,6 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -16,6 +14,8 @@ use crate::app::Engine;
 use crate::config::Config;
 use crate::gen::{GenOptions, Generator};
 use crate::source::broker::EmbeddedBroker;
+
+mod demo;
 
 #[derive(Parser, Debug)]
 #[command(name = "kemala", version, about = "Stream analytics and alerting for citizen complaints on social media.", long_about = None)]
@@ -36,7 +36,8 @@ pub enum LogFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// The main job on embedded defaults: an in-process Kafka-protocol broker,
-    /// generated complaint traffic, and the engine with its HTTP API and search page.
+    /// generated complaint traffic (history, then a live feed with incidents
+    /// every few minutes), and the engine with its HTTP API and search page.
     Demo(DemoArgs),
     /// Run the engine against the Kafka cluster the config names (embedded if none).
     Run {
@@ -93,24 +94,37 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
+    /// Address of the HTTP API, the search page and /metrics.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Keep the index here (default: a fresh temporary directory).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// How many generated messages to feed.
-    #[arg(long, default_value_t = 200_000)]
-    pub tweets: usize,
+    /// Seed of the generated traffic: the same seed and options give the
+    /// same tweets (at the same times relative to the start).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Feed rate in messages/s (default as fast as the engine takes them).
+    /// Event time of history to backfill first, ending now. With 24h or
+    /// more (the detector's warm-up) spikes can fire as soon as the feed is
+    /// live; past 48h, unanswered complaints pass the answer target.
+    #[arg(long, default_value = "50h", value_parser = humantime::parse_duration)]
+    pub history: Duration,
+    /// Messages per second of the live feed (and of the history), averaged
+    /// over a day: it follows the day in WIB, from a tenth of that at night
+    /// to 1.6 times in the evening.
+    #[arg(long, default_value_t = 2.0)]
+    pub rate: f64,
+    /// Wall time between the starts of two incidents in the live feed.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub incident_every: Duration,
+    /// Stop feeding after this many messages (default: feed until Ctrl-C).
     #[arg(long)]
-    pub rate: Option<f64>,
+    pub tweets: Option<u64>,
 }
 
 pub fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Demo(args) => runtime()?.block_on(demo(args)),
+        Command::Demo(args) => runtime()?.block_on(demo::demo(args)),
         Command::Run { config, listen } => {
             let mut c = Config::load(&config)?;
             if let Some(l) = listen {
@@ -180,91 +194,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let engine = Engine::start(config, listener).await?;
     eprintln!("kemala: serving http://{}", engine.http_addr);
     shutdown_signal().await;
-    engine.stop().await
-}
-
-async fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    let mut config = Config::embedded()?;
-    let _tmp;
-    config.engine.index.data_dir = match args.data_dir {
-        Some(d) => d,
-        None => {
-            _tmp = tempfile::tempdir().context("cannot create a temporary index directory")?;
-            _tmp.path().join("index")
-        }
-    };
-    let k = config.engine.kafka.clone();
-    let mut topics = k.topics.clone();
-    topics.push(k.dead_letter_topic.clone());
-    let broker = EmbeddedBroker::start(&topics, k.embedded_partitions)?;
-    let bootstrap = broker.bootstrap().to_string();
-    println!("kemala demo: Kafka-protocol broker at {bootstrap}");
-    println!(
-        "kemala demo: produce your own with: kcat -b {bootstrap} -t {} -P",
-        k.topics[0]
-    );
-    config.engine.http.listen = args.listen;
-    let listener = bind(args.listen).await?;
-    let gen_config = config.clone();
-    let engine = Engine::start_with_broker(config, listener, Some(broker)).await?;
-    println!(
-        "kemala demo: search page and API at http://{}",
-        engine.http_addr
-    );
-    let stop = Arc::new(AtomicBool::new(false));
-    let feeder = {
-        let progress = engine.shared.progress.clone();
-        let bootstrap = bootstrap.clone();
-        let topic = k.topics[0].clone();
-        let stop = stop.clone();
-        let (n, seed, rate) = (args.tweets, args.seed, args.rate);
-        std::thread::spawn(move || -> anyhow::Result<()> {
-            let producer = producer(&bootstrap)?;
-            let bar = indicatif::ProgressBar::new(n as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} feeding {pos}/{len} tweets [{bar:30}] {per_sec} {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            let opts = GenOptions {
-                seed,
-                ..GenOptions::demo()
-            };
-            let started = Instant::now();
-            for (i, g) in Generator::new(&gen_config, opts).take(n).enumerate() {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                // The embedded broker keeps only 5 MiB per partition: never run
-                // far ahead of what the engine has taken.
-                while (i as u64).saturating_sub(progress.processed.load(Ordering::Relaxed)) > 20_000
-                {
-                    if stop.load(Ordering::Relaxed) {
-                        return Ok(());
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                if let Some(r) = rate {
-                    let due = Duration::from_secs_f64(i as f64 / r);
-                    if let Some(wait) = due.checked_sub(started.elapsed()) {
-                        std::thread::sleep(wait);
-                    }
-                }
-                send(&producer, &topic, &g.payload)?;
-                bar.inc(1);
-            }
-            producer.flush(Duration::from_secs(10))?;
-            bar.finish_with_message("done; Ctrl-C stops the engine");
-            Ok(())
-        })
-    };
-    shutdown_signal().await;
-    stop.store(true, Ordering::Relaxed);
-    let fed = tokio::task::spawn_blocking(move || feeder.join()).await;
-    if let Ok(Ok(Err(e))) = fed {
-        tracing::warn!("the demo feeder stopped: {e:#}");
-    }
     engine.stop().await
 }
 

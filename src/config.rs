@@ -163,6 +163,9 @@ pub struct DetectConfig {
     pub min_count: u32,
     /// Tail probability below which a window is significant.
     pub p_value: f64,
+    /// How long a firing spike must stay below its stay level (judged on
+    /// `window`) before it resolves.
+    pub resolve_after: HumanDuration,
 }
 
 impl Default for DetectConfig {
@@ -172,6 +175,7 @@ impl Default for DetectConfig {
             window: HumanDuration(Duration::from_secs(15 * 60)),
             min_count: 5,
             p_value: 1e-6,
+            resolve_after: HumanDuration(Duration::from_secs(30 * 60)),
         }
     }
 }

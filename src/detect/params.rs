@@ -103,7 +103,7 @@ impl DetectorParams {
             min_ratio: 1.5,
             stay_ratio: 1.5,
             stay_min_count: min_count.div_ceil(2),
-            resolve_after_ms: 30 * 60_000,
+            resolve_after_ms: (c.resolve_after.0.as_millis() as i64).max(bucket_ms),
             allowed_lateness_ms: 2 * 60_000,
             warmup_ms: DAY_MS,
             author_memory_ms: HOUR_MS,

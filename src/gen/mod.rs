@@ -31,6 +31,10 @@
 //!   log-normal delay (median about 3 h, a tail past 48 h), some forwards by
 //!   the governor, and a small share of malformed messages of every reject
 //!   reason the decoder knows.
+//! - **Incidents** (for live traffic, [`Generator::schedule_incidents`]): at
+//!   regular event times, a fixed number of extra complainants a minute
+//!   report one (topic, region) of a rotation for a few minutes, and the
+//!   agency on call answers them within minutes.
 //!
 //! Determinism: everything flows from one `SmallRng` seeded with
 //! [`GenOptions::seed`] and from the configuration's order, so the same seed,
@@ -155,11 +159,41 @@ impl Default for GenOptions {
 }
 
 impl GenOptions {
-    /// As [`Default`], but with bursts placed for the demo: right after the
-    /// spike detector's 24-hour warm-up, so they show within the demo's
-    /// first seconds of ingest: a 12× flood in Kab. Demak from 30 h to 32 h
-    /// of event time, and a smaller 10× illegal-fees burst in Kab. Brebes
-    /// from 32 h to 33 h 30 min (a rarer topic, so fewer tweets).
+    /// Out-of-range options clamped rather than trusted: a share is 0..=1,
+    /// and a non-positive volume becomes a trickle.
+    fn sanitized(mut self) -> GenOptions {
+        let share = |x: f64| {
+            if x.is_finite() {
+                x.clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        };
+        self.retweet_ratio = share(self.retweet_ratio).min(0.95);
+        self.reply_ratio = share(self.reply_ratio);
+        self.malformed_ratio = share(self.malformed_ratio);
+        self.v1_ratio = share(self.v1_ratio);
+        if !(self.mean_tweets_per_hour.is_finite() && self.mean_tweets_per_hour > 1e-3) {
+            self.mean_tweets_per_hour = 1e-3;
+        }
+        self
+    }
+
+    /// Messages (retweets, replies, forwards and malformed ones included)
+    /// per original tweet, on average: what turns a message rate into
+    /// [`GenOptions::mean_tweets_per_hour`].
+    pub fn messages_per_original(&self) -> f64 {
+        let o = self.clone().sanitized();
+        let replies = (1.0 - OFF_TOPIC_SHARE) * o.reply_ratio * (1.0 + FORWARD_SHARE);
+        (1.0 + replies) / (1.0 - o.retweet_ratio) / (1.0 - o.malformed_ratio.min(0.99))
+    }
+
+    /// As [`Default`], but with two bursts right after the spike
+    /// detector's 24-hour warm-up, for tests that replay a fixed feed with
+    /// known spikes: a 12× flood in Kab. Demak from 30 h to 32 h of event
+    /// time, and a smaller 10× illegal-fees burst in Kab. Brebes from 32 h
+    /// to 33 h 30 min (a rarer topic, so fewer tweets). (`kemala demo`
+    /// generates live traffic with [`Incidents`] instead.)
     pub fn demo() -> Self {
         let mut o = GenOptions::default();
         let start = o.start_ms;
@@ -180,6 +214,63 @@ impl GenOptions {
             },
         ];
         o
+    }
+}
+
+/// Incidents on a schedule, for live traffic (see
+/// [`Generator::schedule_incidents`]): from `first_ms`, one every
+/// `every_ms` of event time, each lasting `duration_ms`, during which
+/// `per_minute` extra complainants a minute report it. The extra rate is
+/// absolute, not a multiple of the usual one: an incident is as loud at
+/// 03:00 WIB as at noon, in a quiet regency as in Kota Semarang.
+/// Incidents follow the rotation of `assets/gen/templates.toml`
+/// (`[[incident]]`): a flood in Kab. Demak, illegal fees at the Samsat in
+/// Kab. Brebes, a neglected elderly person in Kota Semarang, and so on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incidents {
+    pub first_ms: i64,
+    pub every_ms: i64,
+    pub duration_ms: i64,
+    pub per_minute: f64,
+}
+
+/// One incident of a schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incident {
+    /// Its place in the schedule, from 0.
+    pub number: u64,
+    /// What happens, in a few English words ("a flood").
+    pub what: String,
+    /// A topic id of `topics.toml`.
+    pub topic: String,
+    /// A BPS region code.
+    pub region_code: u16,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// A schedule as the generator runs it.
+struct IncidentsRt {
+    first_ms: f64,
+    every_ms: f64,
+    duration_ms: f64,
+    /// Extra arrivals per ms of one incident.
+    per_ms: f64,
+    /// The rotation: what, topic index, region index.
+    kinds: Vec<(&'static str, u16, u16)>,
+}
+
+impl IncidentsRt {
+    /// The numbers of the incidents under way at `t`, if any.
+    fn active(&self, t: f64) -> Option<(u64, u64)> {
+        let x = t - self.first_ms;
+        if x < 0.0 {
+            return None;
+        }
+        let hi = (x / self.every_ms).floor();
+        let lo = ((x - self.duration_ms) / self.every_ms).floor() + 1.0;
+        let lo = lo.max(0.0);
+        (lo <= hi).then_some((lo as u64, hi as u64))
     }
 }
 
@@ -287,7 +378,16 @@ struct BurstRt {
 #[derive(Clone, Copy)]
 struct Arrival {
     t: f64,
-    burst: Option<usize>,
+    cause: Cause,
+}
+
+/// What produced an arrival: the ordinary rate, a burst's extra rate (its
+/// index), or a scheduled incident (its number).
+#[derive(Clone, Copy)]
+enum Cause {
+    Base,
+    Burst(usize),
+    Incident(u64),
 }
 
 /// How a tweet says where it is.
@@ -447,6 +547,7 @@ pub struct Generator {
     topic_share: Vec<f64>,
     /// Expected retweets per original tweet.
     rt_per_tweet: f64,
+    incidents: Option<IncidentsRt>,
     text: String,
     ents: Vec<Ent>,
 }
@@ -456,23 +557,8 @@ impl Generator {
     /// `user_ids` get a stable synthetic id derived from their `id` (see
     /// [`synthetic_user_id`]), used for every tweet of theirs; agencies
     /// without handles use their `id` as a screen name.
-    pub fn new(config: &Config, mut opts: GenOptions) -> Generator {
-        // Out-of-range options are clamped rather than trusted: a share is
-        // 0..=1, and a non-positive volume becomes a trickle.
-        let share = |x: f64| {
-            if x.is_finite() {
-                x.clamp(0.0, 1.0)
-            } else {
-                0.0
-            }
-        };
-        opts.retweet_ratio = share(opts.retweet_ratio).min(0.95);
-        opts.reply_ratio = share(opts.reply_ratio);
-        opts.malformed_ratio = share(opts.malformed_ratio);
-        opts.v1_ratio = share(opts.v1_ratio);
-        if !(opts.mean_tweets_per_hour.is_finite() && opts.mean_tweets_per_hour > 1e-3) {
-            opts.mean_tweets_per_hour = 1e-3;
-        }
+    pub fn new(config: &Config, opts: GenOptions) -> Generator {
+        let opts = opts.sanitized();
         let mut rng = SmallRng::seed_from_u64(opts.seed);
         let t = Tables::build(config, &mut rng);
         let mut bursts = Vec::new();
@@ -521,6 +607,7 @@ impl Generator {
             topic_cdf: vec![0.0; n_topics],
             topic_share: vec![0.0; n_topics],
             rt_per_tweet: rr * (1.0 + replies_per_tweet) / (1.0 - rr),
+            incidents: None,
             text: String::with_capacity(512),
             ents: Vec::with_capacity(8),
             opts,
@@ -537,6 +624,64 @@ impl Generator {
     /// Reactions (replies, retweets) scheduled but not yet emitted.
     pub fn pending(&self) -> usize {
         self.heap.len()
+    }
+
+    /// From now on, also generates the incidents of `schedule` (replacing
+    /// any earlier schedule). The same options, items taken and schedule
+    /// give the same output. A live feed calls this once it has caught up
+    /// with the wall clock, so that incidents start at times it can announce.
+    /// Incidents whose rotation entry names a topic or region the
+    /// configuration lacks are skipped; with none left, nothing changes.
+    pub fn schedule_incidents(&mut self, schedule: Incidents) {
+        let kinds: Vec<(&'static str, u16, u16)> = templates()
+            .incident
+            .iter()
+            .filter_map(|i| {
+                let topic = self.t.topics.iter().position(|x| x.id == i.topic)?;
+                let region = self.t.regions.iter().position(|r| r.code == i.region)?;
+                Some((i.what.as_str(), topic as u16, region as u16))
+            })
+            .collect();
+        let per_minute = if schedule.per_minute.is_finite() {
+            schedule.per_minute.max(0.0)
+        } else {
+            0.0
+        };
+        if kinds.is_empty() || per_minute == 0.0 {
+            return;
+        }
+        let rt = IncidentsRt {
+            first_ms: schedule.first_ms as f64,
+            every_ms: schedule.every_ms.max(SECOND_MS) as f64,
+            duration_ms: schedule.duration_ms.max(SECOND_MS) as f64,
+            per_ms: per_minute / MINUTE_MS as f64,
+            kinds,
+        };
+        if let Some(old) = self.incidents.take() {
+            self.lambda_max -= old.per_ms * (old.duration_ms / old.every_ms).ceil() * 1.0001;
+        }
+        self.lambda_max += rt.per_ms * (rt.duration_ms / rt.every_ms).ceil() * 1.0001;
+        self.incidents = Some(rt);
+        // The next arrival was drawn without the incidents: draw it again
+        // from the last emitted event time (a Poisson process forgets).
+        if self.next.take().is_some() {
+            self.cursor = self.last_event_ms as f64;
+        }
+    }
+
+    /// Incident `number` of the schedule, if one is set.
+    pub fn incident(&self, number: u64) -> Option<Incident> {
+        let s = self.incidents.as_ref()?;
+        let (what, topic, region) = s.kinds[(number % s.kinds.len() as u64) as usize];
+        let start = s.first_ms + number as f64 * s.every_ms;
+        Some(Incident {
+            number,
+            what: what.to_string(),
+            topic: self.t.topics[topic as usize].id.clone(),
+            region_code: self.t.regions[region as usize].code,
+            start_ms: start as i64,
+            end_ms: (start + s.duration_ms) as i64,
+        })
     }
 
     fn next_id(&mut self, at_ms: i64) -> u64 {
@@ -594,7 +739,19 @@ impl Generator {
                 let (base, extra) = self.rate(t);
                 let v: f64 = self.rng.random::<f64>() * self.lambda_max;
                 if v >= base + extra {
-                    continue;
+                    // Beyond the usual and burst rates: an incident's, if any.
+                    let Some(s) = &self.incidents else { continue };
+                    let Some((lo, hi)) = s.active(t) else {
+                        continue;
+                    };
+                    let k = ((v - base - extra) / s.per_ms).floor();
+                    if k >= (hi - lo + 1) as f64 {
+                        continue;
+                    }
+                    break Arrival {
+                        t,
+                        cause: Cause::Incident(lo + k as u64),
+                    };
                 }
                 let mut burst = None;
                 if v >= base {
@@ -619,7 +776,10 @@ impl Generator {
                             .rposition(|b| t >= b.start_ms && t < b.end_ms);
                     }
                 }
-                break Arrival { t, burst };
+                break Arrival {
+                    t,
+                    cause: burst.map_or(Cause::Base, Cause::Burst),
+                };
             }
         };
         self.next = Some(a);
@@ -647,12 +807,20 @@ impl Generator {
         let t = &self.t;
 
         // What and where.
-        let (region, topics, in_burst) = match a.burst {
-            Some(i) => {
+        let (region, topics, in_burst) = match a.cause {
+            Cause::Burst(i) => {
                 let b = &self.bursts[i];
                 (b.region, [b.topic, u16::MAX], true)
             }
-            None => {
+            Cause::Incident(k) => {
+                let s = self
+                    .incidents
+                    .as_ref()
+                    .expect("incident arrivals need a schedule");
+                let (_, topic, region) = s.kinds[(k % s.kinds.len() as u64) as usize];
+                (region, [topic, u16::MAX], true)
+            }
+            Cause::Base => {
                 let u: f64 = rng.random();
                 let region = t
                     .region_cdf
@@ -782,7 +950,8 @@ impl Generator {
                 self.schedule_retweets(&orig, rt_count);
             }
             if reply {
-                self.schedule_replies(&orig);
+                let urgent = matches!(a.cause, Cause::Incident(_));
+                self.schedule_replies(&orig, urgent);
             }
         }
         self.text = text;
@@ -826,6 +995,13 @@ impl Iterator for Generator {
     fn size_hint(&self) -> (usize, Option<usize>) {
         (usize::MAX, None)
     }
+}
+
+/// The daily and weekly rhythm of traffic at `t_ms`: the share of the
+/// average volume that arrives then (a tenth at 03:00 WIB, 1.6 in the
+/// evening; it averages to 1 over a week).
+pub fn daily_rhythm(t_ms: i64) -> f64 {
+    rhythm(t_ms)
 }
 
 /// Convenience: the first `n` items.

@@ -101,7 +101,10 @@ impl Generator {
         }
     }
 
-    pub(super) fn schedule_replies(&mut self, orig: &Arc<Original>) {
+    /// Schedules the responsible agency's reply (and perhaps the governor's
+    /// forward before it). An `urgent` complaint, one of an incident's, is
+    /// answered by the agency on call within minutes, night or day.
+    pub(super) fn schedule_replies(&mut self, orig: &Arc<Original>, urgent: bool) {
         let region_slot = if orig.region == NO_REGION {
             self.t.regions.len()
         } else {
@@ -122,6 +125,20 @@ impl Generator {
                     orig: orig.clone(),
                     agency,
                     created_ms: Some(created),
+                },
+            );
+            return;
+        }
+        if urgent {
+            let latency = lognormal(&mut self.rng, 12.0 * MINUTE_MS as f64, 0.6)
+                .clamp(2.0 * MINUTE_MS as f64, 2.0 * HOUR_MS as f64)
+                as i64;
+            self.schedule(
+                orig.at_ms + latency,
+                Reaction::Reply {
+                    orig: orig.clone(),
+                    agency,
+                    created_ms: None,
                 },
             );
             return;

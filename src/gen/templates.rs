@@ -46,6 +46,18 @@ pub(super) struct Forward {
     pub lang: Lang,
 }
 
+/// One incident of live traffic's rotation ([`super::Incidents`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IncidentText {
+    /// What happens, in a few English words ("a flood").
+    pub what: String,
+    /// A topic id of `topics.toml`.
+    pub topic: String,
+    /// A BPS region code.
+    pub region: u16,
+}
+
 /// Everything in `assets/gen/templates.toml`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,6 +95,8 @@ pub(super) struct Templates {
     pub forward: Vec<Forward>,
     /// Indonesian words and their Twitter spellings.
     pub slang: HashMap<String, Vec<String>>,
+    /// The rotation of live traffic's incidents.
+    pub incident: Vec<IncidentText>,
 }
 
 impl Templates {

@@ -756,3 +756,175 @@ fn every_core_template_names_its_place_once() {
         assert!(f.text.contains("@{agency}"), "`{}`", f.text);
     }
 }
+
+fn busy(seed: u64) -> GenOptions {
+    GenOptions {
+        seed,
+        mean_tweets_per_hour: 4000.0,
+        ..GenOptions::default()
+    }
+}
+
+/// A feed of ordinary traffic that, from `at` on, also carries incidents
+/// every 5 minutes, each 2 min 30 s long at 12 complainants a minute; and
+/// what it gave before.
+fn live_feed_after(seed: u64, at: i64) -> (Generator, Vec<Generated>) {
+    let mut g = Generator::new(&config(), busy(seed));
+    let mut before = Vec::new();
+    while g.event_time_ms() < at {
+        before.extend(g.next());
+    }
+    g.schedule_incidents(Incidents {
+        first_ms: at + 30 * SECOND_MS,
+        every_ms: 5 * MINUTE_MS,
+        duration_ms: 150 * SECOND_MS,
+        per_minute: 12.0,
+    });
+    (g, before)
+}
+
+fn live_feed(seed: u64, at: i64) -> Generator {
+    live_feed_after(seed, at).0
+}
+
+#[test]
+fn incidents_come_on_schedule_in_rotation_and_are_answered_within_minutes() {
+    let start = GenOptions::default().start_ms;
+    let at = start + 26 * HOUR_MS + 17 * MINUTE_MS;
+    let mut g = live_feed(5, at);
+    let schedule: Vec<Incident> = (0..12).map(|k| g.incident(k).unwrap()).collect();
+    assert_eq!(schedule[0].start_ms, at + 30 * SECOND_MS);
+    assert_eq!(schedule[0].end_ms, at + 180 * SECOND_MS);
+    assert_eq!(
+        (schedule[0].topic.as_str(), schedule[0].region_code),
+        ("flood", 3321)
+    );
+    assert_eq!(
+        (schedule[1].topic.as_str(), schedule[1].region_code),
+        ("illegal_fees", 3329)
+    );
+    let kinds = templates().incident.len() as u64;
+    assert_eq!(
+        g.incident(kinds).unwrap().topic,
+        "flood",
+        "the rotation repeats"
+    );
+    let until = schedule[11].end_ms;
+    let mut per_incident = vec![0usize; schedule.len()];
+    let mut incident_tweets: HashMap<u64, i64> = HashMap::new();
+    let mut answers = Vec::new();
+    while g.event_time_ms() < until {
+        let Some(Generated {
+            truth:
+                Truth::Tweet {
+                    id,
+                    created_at_ms,
+                    topics,
+                    region_code,
+                    in_burst,
+                    reply_to,
+                    official,
+                    ..
+                },
+            ..
+        }) = g.next()
+        else {
+            continue;
+        };
+        if in_burst {
+            let k = schedule
+                .iter()
+                .position(|i| (i.start_ms - SECOND_MS..i.end_ms).contains(&created_at_ms))
+                .unwrap_or_else(|| {
+                    panic!("an incident tweet at {created_at_ms} outside every incident")
+                });
+            assert_eq!(topics, [schedule[k].topic.clone()]);
+            assert_eq!(region_code, schedule[k].region_code);
+            per_incident[k] += 1;
+            incident_tweets.insert(id, created_at_ms);
+        }
+        if let (Some(to), true) = (reply_to, official) {
+            if let Some(t0) = incident_tweets.get(&to) {
+                answers.push(created_at_ms - t0);
+            }
+        }
+    }
+    // The answers to the last incidents come later.
+    while g.event_time_ms() < until + 2 * HOUR_MS {
+        if let Some(Generated {
+            truth:
+                Truth::Tweet {
+                    created_at_ms,
+                    reply_to: Some(to),
+                    official: true,
+                    ..
+                },
+            ..
+        }) = g.next()
+        {
+            if let Some(t0) = incident_tweets.get(&to) {
+                answers.push(created_at_ms - t0);
+            }
+        }
+    }
+    // 12 a minute for 2.5 minutes: 30 expected each.
+    for (k, n) in per_incident.iter().enumerate() {
+        assert!((12..=55).contains(n), "incident {k}: {n} tweets");
+    }
+    assert!(
+        answers.len() * 3 > incident_tweets.len(),
+        "about half are answered"
+    );
+    answers.sort_unstable();
+    let median = answers[answers.len() / 2];
+    assert!(
+        (5 * MINUTE_MS..30 * MINUTE_MS).contains(&median),
+        "median answer after {median} ms"
+    );
+    assert!(answers.iter().all(|&a| a <= 2 * HOUR_MS + SECOND_MS));
+}
+
+#[test]
+fn the_same_schedule_gives_the_same_bytes_and_without_one_nothing_changes() {
+    let start = GenOptions::default().start_ms;
+    let at = start + 3 * HOUR_MS;
+    let take = |mut g: Generator| -> Vec<Generated> { (&mut g).take(20_000).collect() };
+    assert!(take(live_feed(9, at)) == take(live_feed(9, at)));
+    // Before the schedule is set, the output is the plain generator's; with
+    // it, incident tweets appear.
+    let (mut g, before) = live_feed_after(9, at);
+    let plain = generate(&config(), busy(9), before.len() + 20_000);
+    assert!(before[..] == plain[..before.len()]);
+    let incident = |x: &Generated| matches!(x.truth, Truth::Tweet { in_burst: true, .. });
+    assert!(!plain.iter().any(incident));
+    assert!((&mut g).take(20_000).any(|x| incident(&x)));
+}
+
+#[test]
+fn a_message_rate_becomes_tweets_per_hour() {
+    let per_second = 2.0;
+    let base = GenOptions {
+        bursts: Vec::new(),
+        ..GenOptions::default()
+    };
+    let opts = GenOptions {
+        mean_tweets_per_hour: per_second * 3600.0 / base.messages_per_original(),
+        ..base
+    };
+    let start = opts.start_ms;
+    let mut g = Generator::new(&config(), opts);
+    let mut n = 0u64;
+    // A whole week, so the daily and weekly rhythms average out; the first
+    // day (reactions still building up) is left out.
+    while g.event_time_ms() < start + 8 * DAY_MS {
+        g.next();
+        if g.event_time_ms() >= start + DAY_MS {
+            n += 1;
+        }
+    }
+    let rate = n as f64 / (7.0 * 86_400.0);
+    assert!(
+        (rate / per_second - 1.0).abs() < 0.05,
+        "{rate:.3} messages/s for {per_second}"
+    );
+}

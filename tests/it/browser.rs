@@ -3,8 +3,11 @@
 //! query, filters by region, pages on, opens the export, misspells a word
 //! and mistypes a quote, and what the page shows is checked against the API.
 //!
+//! A second session watches the page live: a spike fires and resolves, and
+//! new tweets arrive, and the page shows each without a reload.
+//!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test.sh installs
-//! them); nothing is downloaded. A screenshot is kept in `tests/artifacts/`.
+//! them); nothing is downloaded. Screenshots are kept in `tests/artifacts/`.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
@@ -12,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{free_port, http, repo, wait_for};
+use crate::common::{free_port, http, produce_all, repo, wait_for};
 use crate::search::corpus_engine;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -370,4 +373,147 @@ fn an_analyst_searches_filters_pages_and_exports_in_chromium() {
     );
     assert_eq!(page["topic_facets"], json!({}), "no stale facets: {page}");
     b.screenshot("search-page-error.png");
+}
+
+/// The live parts of the page, in one round trip: the spikes list and the
+/// newest results.
+const LIVE_STATE: &str = r##"
+const q = (s) => [...document.querySelectorAll(s)];
+return {
+  marker: window.kemalaMarker ?? null,
+  status: document.getElementById("alerts-status").textContent,
+  firing: document.getElementById("alerts").dataset.firing ?? null,
+  alerts: q(".alert-item").map(a => ({ id: a.dataset.id, state: a.dataset.state, href: a.querySelector("a").getAttribute("href"), text: a.textContent })),
+  ids: q(".hit").map(h => h.dataset.id),
+  fresh: q(".hit.new").map(h => h.dataset.id),
+  auto: document.getElementById("auto").checked,
+};
+"##;
+
+/// A spike alert as the detector's would be stored, for the page to show.
+fn spike(state: kemala::alert::AlertState, started_at_ms: i64) -> kemala::alert::StoredAlert {
+    use kemala::alert::{AlertKind, AlertState, StoredAlert};
+    let resolved = state == AlertState::Resolved;
+    StoredAlert {
+        id: "0123456789abcdef".into(),
+        kind: AlertKind::Spike,
+        topic: Some("flood".into()),
+        region: 3321,
+        state,
+        severity: "critical".into(),
+        started_at_ms,
+        detected_at_ms: started_at_ms + 180_000,
+        resolved_at_ms: resolved.then_some(started_at_ms + 600_000),
+        observed: 23.0,
+        expected: 0.4,
+        window_seconds: 180,
+        score: 14.2,
+        agencies: vec!["bpbd_jateng".into()],
+        sample_tweet_ids: Vec::new(),
+        top_terms: Vec::new(),
+        regions: Vec::new(),
+        parent: None,
+        summary: "Banjir di Kabupaten Demak".into(),
+        acked_by: None,
+        acked_at: None,
+    }
+}
+
+#[test]
+fn a_live_spike_and_new_tweets_appear_without_a_reload_in_chromium() {
+    use kemala::alert::AlertState;
+    let (e, _) = corpus_engine();
+    let committed = e
+        .shared()
+        .progress
+        .committed
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let b = Browser::start();
+    b.goto(&e.url("/?auto=1"));
+    b.settled("the page to load", |s| s == "?auto=1");
+    let live = |what: &str, f: &dyn Fn(&Value) -> bool| {
+        wait_for(what, Duration::from_secs(30), || {
+            let v = b.js(LIVE_STATE);
+            f(&v).then_some(v)
+        })
+    };
+    let v = live("the alert stream to connect and nothing to fire", &|v| {
+        v["status"] == "langsung" && v["firing"] == "0"
+    });
+    assert_eq!(v["auto"], true, "auto-refresh is on from the URL: {v}");
+    // Anything reloading the page would lose this.
+    b.js("window.kemalaMarker = 42; return null;");
+
+    // A spike fires in the engine: it shows up, with a link to its search.
+    let started = chrono::Utc::now().timestamp_millis() / 60_000 * 60_000 - 600_000;
+    let store = e.shared().alerts.clone();
+    store.apply(spike(AlertState::Firing, started));
+    let v = live("the spike to appear", &|v| v["firing"] == "1");
+    assert_eq!(v["marker"], 42, "without a reload: {v}");
+    let alert = &v["alerts"][0];
+    assert_eq!(alert["id"], "0123456789abcdef");
+    assert_eq!(alert["state"], "firing");
+    let href = alert["href"].as_str().unwrap().to_string();
+    let from = kemala::timestamp::rfc3339(started);
+    assert_eq!(
+        href,
+        format!(
+            "/?topic=flood&region=3321&from={}",
+            from.replace(':', "%3A")
+        ),
+        "{v}"
+    );
+    assert!(
+        alert["text"].as_str().unwrap().contains("23 pelapor"),
+        "{v}"
+    );
+    b.screenshot("search-page-live-alert.png");
+
+    // New tweets arrive: the newest-first results refresh by themselves and
+    // mark them.
+    let opts = kemala::gen::GenOptions {
+        seed: 77,
+        start_ms: chrono::Utc::now().timestamp_millis() - 60_000,
+        mean_tweets_per_hour: 36_000.0,
+        malformed_ratio: 0.0,
+        bursts: Vec::new(),
+        ..kemala::gen::GenOptions::default()
+    };
+    let config = kemala::config::Config::embedded().unwrap();
+    let payloads: Vec<Vec<u8>> = kemala::gen::Generator::new(&config, opts)
+        .take(10)
+        .map(|g| g.payload)
+        .collect();
+    let n = produce_all(&e.bootstrap(), "tweets", payloads) as u64;
+    e.wait_committed(committed + n);
+    let newest = e.get("/api/search?limit=20");
+    let v = live("the new tweets to show", &|v| {
+        v["ids"].as_array().map(|a| a.len()) == Some(20) && v["ids"] == json!(ids(&newest))
+    });
+    assert_eq!(v["marker"], 42, "without a reload: {v}");
+    assert!(
+        !v["fresh"].as_array().unwrap().is_empty(),
+        "new tweets are marked: {v}"
+    );
+
+    // The spike resolves: struck through, still without a reload.
+    store.apply(spike(AlertState::Resolved, started));
+    let v = live("the spike to resolve", &|v| {
+        v["alerts"][0]["state"] == "resolved" && v["firing"] == "0"
+    });
+    assert_eq!(v["marker"], 42, "{v}");
+
+    // Its link opens the spike's search: flood in Demak since its onset.
+    b.click(".alert-item a");
+    let page = b.settled("the spike's search", |s| s.contains("topic=flood"));
+    let api = e.get(&format!(
+        "/api/search?topic=flood&region=3321&from={}&limit=20",
+        from.replace(':', "%3A")
+    ));
+    assert_eq!(page["total"], api["total"].to_string(), "{page}");
+    assert_eq!(strings(&page["ids"]), ids(&api));
+    assert!(
+        page["count_text"].as_str().unwrap().contains("sejak"),
+        "the page says the search starts at the onset: {page}"
+    );
 }

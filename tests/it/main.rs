@@ -11,6 +11,7 @@ mod dashboards;
 mod determinism;
 mod engine;
 mod latency;
+mod live_demo;
 mod pipeline;
 mod process;
 mod search;

@@ -2,7 +2,7 @@
 //! `kill -9`, clean shutdown on SIGINT and SIGTERM, and a real broker.
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -50,13 +50,7 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
     let mut demo = Proc::spawn(
         "demo",
         dir.path(),
-        &[
-            "demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--tweets",
-            "30000",
-        ],
+        &["demo", "--listen", &format!("127.0.0.1:{port}")],
     );
     let started = Instant::now();
     let res = wait_for(
@@ -105,6 +99,17 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
     );
     assert!(metrics.contains("kemala_messages_rejected_total{reason=\"not_json\"}"));
 
+    // Ctrl-C in the middle of the history backfill (50 h of it by default,
+    // a minute or more of feeding).
+    let processed: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("kemala_messages_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(
+        processed < 300_000.0,
+        "the backfill is still under way ({processed} messages)"
+    );
     demo.signal(libc::SIGINT);
     let status = demo
         .wait_timeout(Duration::from_secs(10))
@@ -118,6 +123,17 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
         status.success(),
         "demo exit status {status:?}; log:\n{}",
         demo.log_text()
+    );
+    let mut printed = String::new();
+    demo.child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut printed)
+        .unwrap();
+    assert!(
+        printed.contains("backfilling") && !printed.contains("history done"),
+        "Ctrl-C came during the backfill:\n{printed}"
     );
 }
 

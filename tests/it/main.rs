@@ -10,6 +10,7 @@ mod common;
 mod dashboards;
 mod determinism;
 mod engine;
+mod faults;
 mod latency;
 mod pipeline;
 mod process;

@@ -139,11 +139,14 @@ pub(super) async fn ack(
             tracing::info!(target: "kemala::audit", alert = %id, by = %token.name, at = %at, "alert acknowledged");
             Json(alert_json(&a, &s.region_names)).into_response()
         }
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({"error": format!("no alert `{id}`")})),
-        )
-            .into_response(),
+        None => {
+            tracing::info!(target: "kemala::audit", alert = %id, by = %token.name, "acknowledgement of an unknown alert");
+            (
+                StatusCode::NOT_FOUND,
+                Json(serde_json::json!({"error": format!("no alert `{id}`")})),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -194,6 +197,79 @@ mod tests {
             "no part of the secret"
         );
     }
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_acknowledgement_attempt_writes_an_audit_line_with_the_token_name() {
+        let log = Captured::default();
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let app = TestApp::new();
+                for (token, id) in [
+                    (READ_TOKEN, ALERT_ID),
+                    (TOKEN, "no-such-alert"),
+                    (TOKEN, ALERT_ID),
+                ] {
+                    let r = Request::post(format!("/api/alerts/{id}/ack"))
+                        .header("authorization", format!("Bearer {token}"))
+                        .body(Body::empty())
+                        .unwrap();
+                    app.send(r).await;
+                }
+            });
+        });
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let audit: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("kemala::audit"))
+            .collect();
+        assert_eq!(audit.len(), 3, "{text}");
+        assert!(
+            audit[0].contains("acknowledgement refused") && audit[0].contains("analysts"),
+            "{}",
+            audit[0]
+        );
+        assert!(
+            audit[1].contains("unknown alert") && audit[1].contains("by=bpbd-oncall"),
+            "{}",
+            audit[1]
+        );
+        assert!(
+            audit[2].contains("alert acknowledged") && audit[2].contains("by=bpbd-oncall"),
+            "{}",
+            audit[2]
+        );
+        assert!(
+            audit[2].contains(&format!("alert={ALERT_ID}")),
+            "{}",
+            audit[2]
+        );
+        for secret in [TOKEN, READ_TOKEN] {
+            assert!(!text.contains(&secret[..8]), "a secret in the log: {text}");
+        }
+    }
+
     #[tokio::test]
     async fn alerts_are_listed_and_filtered() {
         let app = TestApp::new();

@@ -15,3 +15,4 @@ mod latency;
 mod pipeline;
 mod process;
 mod search;
+mod security;

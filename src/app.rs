@@ -124,7 +124,15 @@ impl Engine {
         let committed = index.committed()?;
         metrics.index_documents.set(index.num_docs() as i64);
         // The ledger of lost messages lives in the index: the counter goes on
-        // from what it holds.
+        // from what it holds. Every partition the index covers gets its
+        // series at once, so a loss is an increase, never a new series.
+        for (topic, parts) in &committed.offsets {
+            for p in parts.keys() {
+                metrics
+                    .messages_lost
+                    .with_label_values(&[topic, &p.to_string()]);
+            }
+        }
         for (topic, parts) in &committed.lost.totals {
             for (p, n) in parts {
                 metrics
@@ -709,6 +717,13 @@ impl Pipeline {
                         && !self.lost_messages(&m.topic, m.partition, next, m.offset) =>
                 {
                     break;
+                }
+                // First sight of a partition: its loss counter starts at
+                // zero, so that a later loss is an increase Prometheus sees.
+                None => {
+                    self.metrics
+                        .messages_lost
+                        .with_label_values(&[&m.topic, &m.partition.to_string()]);
                 }
                 _ => {}
             }

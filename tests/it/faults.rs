@@ -315,7 +315,8 @@ fn messages_lost_to_retention_are_counted_exactly_and_fail_stops_ingest() {
             .contains("offset_reset = \"earliest\""),
         "the status says how to go on: {st}"
     );
-    let gaps_c = gap_offsets(&st).len() - lost_b;
+    let gaps_at_c = gap_offsets(&st);
+    let gaps_c = gaps_at_c.len() - lost_b;
     assert!(gaps_c > 0);
     assert_eq!(lost_metric(port), (lost_b + gaps_c) as f64);
     assert_eq!(
@@ -339,10 +340,17 @@ fn messages_lost_to_retention_are_counted_exactly_and_fail_stops_ingest() {
     let engine = run_engine("engine-d", dir.path(), &cfg, port);
     wait_caught_up(port, &produced, "ingest past the accepted gap");
     let lost_d = assert_exact(port, &produced, "after accepting the gap");
-    assert_eq!(lost_d, lost_b + gaps_c);
+    // `fail` stopped at the first gap it met; the others (on other
+    // partitions) are found now. The first is among them, counted once.
+    assert!(lost_d >= lost_b + gaps_c, "{lost_d} < {lost_b} + {gaps_c}");
+    assert!(
+        gaps_at_c.is_subset(&gap_offsets(&status(port).unwrap())),
+        "the gap `fail` stopped at is counted once ingest goes on"
+    );
     eprintln!(
-        "lost {lost_a}, then {}, then {gaps_c} of {} tweets; {:?}",
+        "lost {lost_a}, then {}, then {} of {} tweets; {:?}",
         lost_b - lost_a,
+        lost_d - lost_b,
         all.len(),
         started.elapsed()
     );
@@ -686,7 +694,7 @@ fn sse_reader(port: u16, seen: Arc<Mutex<BTreeMap<String, Instant>>>) {
     });
 }
 
-fn alert(id: &str) -> kemala::alert::StoredAlert {
+pub(crate) fn alert(id: &str) -> kemala::alert::StoredAlert {
     kemala::alert::StoredAlert {
         id: id.into(),
         kind: kemala::alert::AlertKind::Spike,

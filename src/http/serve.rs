@@ -32,8 +32,10 @@ use tokio::net::{TcpListener, TcpStream};
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
 /// Time a client may leave a response unread before it is disconnected.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// The largest request line and headers, together.
-pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The largest request line and headers, together: room for the longest
+/// URL an HTTP client sends (under 64 KiB) and its headers, so a long query gets the
+/// API's 400 that says what to fix rather than a bare 431.
+pub const MAX_HEAD_BYTES: usize = 80 * 1024;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains.
 pub async fn serve(

@@ -242,6 +242,7 @@ impl Engine {
             retained_bytes: 0,
             write_retry: None,
             stop: stop.clone(),
+            data_dir: config.engine.index.data_dir.clone(),
         };
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
@@ -364,6 +365,8 @@ struct Pipeline {
     /// After a failed write: attempts so far, and when the next one is due.
     write_retry: Option<(u32, Instant)>,
     stop: Arc<AtomicBool>,
+    /// The index directory, whose free space a failed write reports.
+    data_dir: std::path::PathBuf,
 }
 
 /// One partition's clock.
@@ -619,8 +622,16 @@ impl Pipeline {
             .min(MAX_WRITE_RETRY);
         self.write_retry = Some((attempts, Instant::now() + wait));
         self.metrics.index_write_errors.inc();
+        let space = match crate::index::free_bytes(&self.data_dir) {
+            Some(free) => format!(
+                "; {} KiB free on the filesystem of `{}`",
+                free / 1024,
+                self.data_dir.display()
+            ),
+            None => String::new(),
+        };
         let detail = format!(
-            "{e:#}; the index stays at its last commit and kemala retries in {}s (attempt {attempts})",
+            "{e:#}{space}; the index stays at its last commit and kemala retries in {}s (attempt {attempts})",
             wait.as_secs()
         );
         if attempts == 1 {

@@ -436,6 +436,24 @@ impl IndexHandle {
     }
 }
 
+/// Bytes free (for an unprivileged writer) on the filesystem holding `dir`.
+/// A failed write often reports only that tantivy's worker thread died;
+/// this says whether the disk is the reason.
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a valid C string and `st` is written by statvfs
+    // before it is read, only when the call succeeds.
+    let st = unsafe {
+        if libc::statvfs(path.as_ptr(), st.as_mut_ptr()) != 0 {
+            return None;
+        }
+        st.assume_init()
+    };
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
 /// The single index writer, owned by the indexing thread.
 ///
 /// A write that fails (a full disk, an I/O error) leaves tantivy's writer

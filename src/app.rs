@@ -21,17 +21,18 @@ use anyhow::Context;
 
 use crate::alert::deliver::{Dispatcher, Webhook};
 use crate::alert::AlertStore;
-use crate::config::Config;
+use crate::config::{Config, OffsetReset};
 use crate::enrich::Enricher;
 use crate::index::{CommitPayload, IndexHandle, Writer};
-use crate::model::{Offsets, Reject};
+use crate::model::{Gap, Lost, Offsets, Reject, Tweet};
 use crate::source::broker::EmbeddedBroker;
 use crate::source::decode::decode;
 use crate::source::kafka::{
     self, DeadLetter, DeadLetterProducer, Input, PartitionView, RawMessage, SourceState,
 };
-use crate::state::{Progress, Shared};
+use crate::state::{Fault, Health, Progress, Shared};
 use crate::telemetry::Metrics;
+use crate::timestamp::rfc3339;
 use crate::track::Trackers;
 
 /// How far ahead of the wall clock a tweet's `created_at` may be and still
@@ -44,6 +45,15 @@ const MAX_FUTURE_MS: i64 = 3_600_000;
 /// anything for a replay; it only spares tweets that a producer is still
 /// writing, partition by partition, from a moment's skew between partitions.
 const CAUGHT_UP_GRACE: Duration = Duration::from_secs(2);
+
+/// The tweets added since the last commit are kept, to be added again if a
+/// write fails; past this many bytes the pipeline commits early.
+const MAX_RETAINED_BYTES: usize = 64 << 20;
+
+/// After a failed index write, the next attempt waits this long, doubling
+/// up to [`MAX_WRITE_RETRY`]: a full disk is retried, never spun on.
+const FIRST_WRITE_RETRY: Duration = Duration::from_secs(1);
+const MAX_WRITE_RETRY: Duration = Duration::from_secs(30);
 
 /// Runs the engine until `shutdown` resolves, then stops cleanly: the source
 /// stops, the pipeline drains, the index commits, the offsets are stored.
@@ -108,10 +118,31 @@ impl Engine {
         let bootstrap = broker
             .as_ref()
             .map_or_else(|| k.brokers.clone(), |b| b.bootstrap().to_string());
+        let tokens = config.resolve_tokens()?;
         let metrics = Arc::new(Metrics::new());
         let index = IndexHandle::open(&config.engine.index.data_dir, &config)?;
         let committed = index.committed()?;
         metrics.index_documents.set(index.num_docs() as i64);
+        // The ledger of lost messages lives in the index: the counter goes on
+        // from what it holds. Every partition the index covers gets its
+        // series at once, so a loss is an increase, never a new series.
+        for (topic, parts) in &committed.offsets {
+            for p in parts.keys() {
+                metrics
+                    .messages_lost
+                    .with_label_values(&[topic, &p.to_string()]);
+            }
+        }
+        for (topic, parts) in &committed.lost.totals {
+            for (p, n) in parts {
+                metrics
+                    .messages_lost
+                    .with_label_values(&[topic, &p.to_string()])
+                    .inc_by(*n as u64);
+            }
+        }
+        let health = Arc::new(Health::default());
+        health.update(|h| h.lost = committed.lost.clone());
         let progress = Arc::new(Progress::default());
         progress
             .watermark_ms
@@ -175,6 +206,8 @@ impl Engine {
                 .iter()
                 .filter_map(|r| Some((r.code.parse().ok()?, r.name.clone())))
                 .collect(),
+            health: health.clone(),
+            tokens,
         });
 
         let pipeline = Pipeline {
@@ -201,6 +234,15 @@ impl Engine {
             uncommitted_messages: 0,
             trackers: trackers.clone(),
             partitions: PartitionClocks::restore(&committed.event_times),
+            offset_reset: k.offset_reset,
+            lost: committed.lost.clone(),
+            health,
+            halted: false,
+            retained: Vec::new(),
+            retained_bytes: 0,
+            write_retry: None,
+            stop: stop.clone(),
+            data_dir: config.engine.index.data_dir.clone(),
         };
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
@@ -236,14 +278,9 @@ impl Engine {
         let dispatch_task = tokio::spawn(dispatcher.run(dispatch_stop_rx));
         let (http_stop, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
         let router = crate::http::router(shared.clone());
-        let http_task = tokio::spawn(async move {
-            let server = axum::serve(http, router).with_graceful_shutdown(async move {
-                let _ = http_stop_rx.await;
-            });
-            if let Err(e) = server.await {
-                tracing::error!("http server failed: {e}");
-            }
-        });
+        let http_task = tokio::spawn(crate::http::serve(http, router, async move {
+            let _ = http_stop_rx.await;
+        }));
         shared.ready.store(true, Ordering::Relaxed);
         tracing::info!(%http_addr, bootstrap = %bootstrap, "kemala is running");
         Ok(Engine {
@@ -313,6 +350,23 @@ struct Pipeline {
     trackers: Arc<Trackers>,
     /// Per partition: its newest event time, and whether it is caught up.
     partitions: PartitionClocks,
+    offset_reset: OffsetReset,
+    /// The accepted gaps, as the next commit records them.
+    lost: Lost,
+    health: Arc<Health>,
+    /// Ingest stopped at a gap (`kafka.offset_reset = "fail"`): input is
+    /// dropped and nothing past the gap is indexed or committed.
+    halted: bool,
+    /// The tweets added since the last commit, with their late flags: what
+    /// the index gets again after a failed write is rolled back. Only the
+    /// index sees them twice; the detector and the metrics saw them once.
+    retained: Vec<(Tweet, bool)>,
+    retained_bytes: usize,
+    /// After a failed write: attempts so far, and when the next one is due.
+    write_retry: Option<(u32, Instant)>,
+    stop: Arc<AtomicBool>,
+    /// The index directory, whose free space a failed write reports.
+    data_dir: std::path::PathBuf,
 }
 
 /// One partition's clock.
@@ -447,35 +501,185 @@ impl PartitionClocks {
 impl Pipeline {
     fn run(mut self, rx: Receiver<Input>) -> anyhow::Result<()> {
         loop {
+            // After a failed write, take no input until the retry: the
+            // consumer waits (backpressure) and Kafka keeps the messages.
+            if let Some((_, due)) = self.write_retry {
+                if self.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let now = Instant::now();
+                if now < due {
+                    std::thread::sleep((due - now).min(Duration::from_millis(100)));
+                } else {
+                    self.recover();
+                }
+                continue;
+            }
             let wait = self
                 .commit_interval
                 .saturating_sub(self.last_commit.elapsed())
                 .max(Duration::from_millis(10));
             match rx.recv_timeout(wait) {
-                Ok(Input::Batch(b, view)) => self.handle_batch(b, view)?,
-                Ok(Input::Idle(view)) => {
+                Ok(Input::Batch(b, view)) if !self.halted => self.handle_batch(b, view),
+                Ok(Input::Idle(view)) if !self.halted => {
                     self.partitions.update(view, Instant::now());
                     self.tick();
                 }
-                Err(RecvTimeoutError::Timeout) => self.tick(),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    if !self.halted {
+                        self.tick();
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             let due = self.last_commit.elapsed() >= self.commit_interval
-                || self.writer.num_pending >= self.commit_max_docs;
-            if self.dirty && due {
-                self.commit()?;
+                || self.writer.num_pending >= self.commit_max_docs
+                || self.retained_bytes >= MAX_RETAINED_BYTES;
+            if self.dirty && due && self.write_retry.is_none() {
+                self.commit();
             }
         }
-        // Final commit: retry dead letters a few times before giving up, so
-        // a rejected message is never skipped without its letter.
+        // Final commit: retry dead letters (and a failed write) a few times
+        // before giving up, so a rejected message is never skipped without
+        // its letter. What is not committed is read again at the next start.
         for attempt in 0..3 {
-            if !self.dirty || self.commit()? {
+            let done = if self.write_retry.is_some() {
+                self.recover()
+            } else {
+                !self.dirty || self.commit()
+            };
+            if done {
                 break;
             }
-            tracing::warn!(attempt, "final commit waiting for the dead-letter topic");
+            tracing::warn!(attempt, "final commit failed; trying again");
             std::thread::sleep(Duration::from_millis(500));
         }
         Ok(())
+    }
+
+    /// Counts messages `from..to` of a partition as lost: deleted by the
+    /// broker before they were read. With `kafka.offset_reset = "fail"`,
+    /// ingest stops here; returns whether it goes on.
+    fn lost_messages(&mut self, topic: &str, partition: i32, from: i64, to: i64) -> bool {
+        let count = to - from;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let gap = Gap {
+            topic: topic.to_string(),
+            partition,
+            from,
+            to,
+            detected_at: rfc3339(now_ms),
+        };
+        self.metrics
+            .messages_lost
+            .with_label_values(&[topic, &partition.to_string()])
+            .inc_by(count as u64);
+        tracing::error!(
+            topic,
+            partition,
+            from,
+            to = to - 1,
+            count,
+            "lost {count} messages of `{topic}` partition {partition}: offsets {from} to {} were deleted by the broker before kemala read them",
+            to - 1
+        );
+        self.health.update(|h| h.lost.record(gap.clone()));
+        match self.offset_reset {
+            OffsetReset::Earliest => {
+                self.lost.record(gap);
+                self.dirty = true;
+                true
+            }
+            OffsetReset::Fail => {
+                self.halted = true;
+                let detail = format!(
+                    "lost {count} messages of `{topic}` partition {partition} (offsets {from} to {}) and \
+                     kafka.offset_reset is \"fail\": nothing past the gap is indexed. Replay the lost \
+                     tweets from their archive if there is one, then set kafka.offset_reset = \"earliest\" \
+                     and restart to count the gap and go on",
+                    to - 1
+                );
+                tracing::error!("ingest stopped: {detail}");
+                self.health.update(|h| {
+                    h.halted = Some(Fault {
+                        since_ms: now_ms,
+                        detail,
+                        attempts: 0,
+                    })
+                });
+                false
+            }
+        }
+    }
+
+    /// A write to the index failed: everything since the last commit is
+    /// gone from the writer. Count it, say it, and schedule a retry.
+    fn write_failed(&mut self, e: anyhow::Error) {
+        let attempts = self.write_retry.map_or(0, |(a, _)| a) + 1;
+        let wait = FIRST_WRITE_RETRY
+            .saturating_mul(1 << (attempts - 1).min(5))
+            .min(MAX_WRITE_RETRY);
+        self.write_retry = Some((attempts, Instant::now() + wait));
+        self.metrics.index_write_errors.inc();
+        let space = match crate::index::free_bytes(&self.data_dir) {
+            Some(free) => format!(
+                "; {} KiB free on the filesystem of `{}`",
+                free / 1024,
+                self.data_dir.display()
+            ),
+            None => String::new(),
+        };
+        let detail = format!(
+            "{e:#}{space}; the index stays at its last commit and kemala retries in {}s (attempt {attempts})",
+            wait.as_secs()
+        );
+        if attempts == 1 {
+            tracing::error!("index write failed: {detail}");
+        } else {
+            tracing::warn!("index write failed again: {detail}");
+        }
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        self.health.update(|h| {
+            let since_ms = h.index_write.as_ref().map_or(now_ms, |f| f.since_ms);
+            h.index_write = Some(Fault {
+                since_ms,
+                detail,
+                attempts,
+            });
+        });
+    }
+
+    /// Rolls the writer back to the last commit, adds the retained tweets
+    /// again and commits; true when that commit succeeded.
+    fn recover(&mut self) -> bool {
+        let readded = self.writer.rollback().and_then(|()| {
+            let mut tokens = Vec::new();
+            let searcher = self.writer.searcher();
+            for (tweet, late) in &self.retained {
+                if !self.writer.contains(&searcher, tweet.id) {
+                    let e = self.enricher.enrich(tweet.clone(), &mut tokens);
+                    self.writer.add(&e, &tokens, *late)?;
+                }
+            }
+            Ok(())
+        });
+        match readded {
+            Err(e) => {
+                self.write_failed(e);
+                false
+            }
+            Ok(()) => {
+                self.dirty = true;
+                let committed = self.commit();
+                if !self.writer.is_broken() {
+                    // The writer works again; a dead-letter failure, if that
+                    // was what held the commit, is retried on the usual path.
+                    self.write_retry = None;
+                }
+                committed
+            }
+        }
     }
 
     /// Between batches: partitions that caught up stop holding event time
@@ -492,7 +696,7 @@ impl Pipeline {
         }
     }
 
-    fn handle_batch(&mut self, batch: Vec<RawMessage>, view: PartitionView) -> anyhow::Result<()> {
+    fn handle_batch(&mut self, batch: Vec<RawMessage>, view: PartitionView) {
         let started = Instant::now();
         let searcher = self.writer.searcher();
         let mut tokens = Vec::new();
@@ -505,17 +709,39 @@ impl Pipeline {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let n = batch.len() as u64;
         for m in batch {
+            // A partition's offsets follow on from the last one seen (or the
+            // index's stored offset); a jump forward means the broker deleted
+            // messages kemala never read. A partition seen for the first
+            // time owes nothing.
             let next = self
                 .next_offsets
+                .get(&m.topic)
+                .and_then(|p| p.get(&m.partition))
+                .copied();
+            match next {
+                Some(next) if m.offset < next => {
+                    redelivered += 1;
+                    continue;
+                }
+                Some(next)
+                    if m.offset > next
+                        && !self.lost_messages(&m.topic, m.partition, next, m.offset) =>
+                {
+                    break;
+                }
+                // First sight of a partition: its loss counter starts at
+                // zero, so that a later loss is an increase Prometheus sees.
+                None => {
+                    self.metrics
+                        .messages_lost
+                        .with_label_values(&[&m.topic, &m.partition.to_string()]);
+                }
+                _ => {}
+            }
+            self.next_offsets
                 .entry(m.topic.clone())
                 .or_default()
-                .entry(m.partition)
-                .or_insert(0);
-            if m.offset < *next {
-                redelivered += 1;
-                continue;
-            }
-            *next = m.offset + 1;
+                .insert(m.partition, m.offset + 1);
             self.dirty = true;
             self.uncommitted_messages += 1;
             match decode(m.payload.as_deref(), self.max_bytes) {
@@ -549,7 +775,9 @@ impl Pipeline {
                     let e = self.enricher.enrich(tweet, &mut tokens);
                     let record = e.record();
                     let late = self.trackers.observe(&record, newest);
-                    self.writer.add(&e, &tokens, late)?;
+                    if let Err(err) = self.writer.add(&e, &tokens, late) {
+                        self.write_failed(err);
+                    }
                     if e.is_complaint && !e.topics.is_empty() {
                         self.trackers
                             .remember_terms(e.tweet.id, crate::track::content_terms(&tokens));
@@ -562,6 +790,8 @@ impl Pipeline {
                             *complaints.entry((t.0, e.region.0)).or_default() += 1;
                         }
                     }
+                    self.retained_bytes += e.tweet.text.len() + 512;
+                    self.retained.push((e.tweet, late));
                 }
             }
         }
@@ -600,12 +830,12 @@ impl Pipeline {
         p.duplicates.fetch_add(duplicates, Ordering::Relaxed);
         p.rejected.fetch_add(num_rejected, Ordering::Relaxed);
         m.batch_seconds.observe(started.elapsed().as_secs_f64());
-        Ok(())
     }
 
     /// Commits the index with the offsets it covers; returns false when the
-    /// dead letters could not be delivered (nothing was committed).
-    fn commit(&mut self) -> anyhow::Result<bool> {
+    /// dead letters could not be delivered or the index write failed
+    /// (nothing was committed).
+    fn commit(&mut self) -> bool {
         let started = Instant::now();
         if !self.pending_dlq.is_empty() {
             match self.dlq.deliver(&self.pending_dlq) {
@@ -617,7 +847,7 @@ impl Pipeline {
                         "dead letters not delivered; holding the commit back"
                     );
                     self.last_commit = Instant::now();
-                    return Ok(false);
+                    return false;
                 }
             }
         }
@@ -629,8 +859,19 @@ impl Pipeline {
             offsets: self.next_offsets.clone(),
             watermark_ms: self.watermark_ms,
             event_times: self.partitions.snapshot(),
+            lost: self.lost.clone(),
         };
-        self.writer.commit(&payload)?;
+        if let Err(e) = self.writer.commit(&payload) {
+            self.write_failed(e);
+            self.last_commit = Instant::now();
+            return false;
+        }
+        if let Some((attempts, _)) = self.write_retry.take() {
+            tracing::info!("index writes work again, after {attempts} failed attempts");
+        }
+        self.health.update(|h| h.index_write = None);
+        self.retained.clear();
+        self.retained_bytes = 0;
         if let Ok(mut o) = self.source.index_offsets.lock() {
             *o = payload.offsets.clone();
         }
@@ -649,7 +890,7 @@ impl Pipeline {
         m.commit_seconds.observe(started.elapsed().as_secs_f64());
         m.index_documents
             .set(self.writer.searcher().num_docs() as i64);
-        Ok(true)
+        true
     }
 }
 

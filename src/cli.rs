@@ -62,6 +62,7 @@ pub enum Command {
         rate: Option<f64>,
     },
     /// A throwaway local Kafka-protocol broker in its own process (5 MiB per partition, nothing on disk).
+    /// SIGUSR1 takes it down (it refuses connections), SIGUSR2 brings it back.
     Broker {
         /// Also accept bootstrap connections on this address (forwarded to the broker).
         #[arg(long)]
@@ -293,34 +294,97 @@ async fn broker(
 ) -> anyhow::Result<()> {
     let broker = EmbeddedBroker::start(&topics, partitions)?;
     let bootstrap = broker.bootstrap().to_string();
+    // Up or down, for the outage signals below; the forwarder follows it.
+    let (up_tx, up_rx) = tokio::sync::watch::channel(true);
     if let Some(addr) = listen {
         let target: SocketAddr = bootstrap
             .split(',')
             .next()
             .and_then(|s| s.parse().ok())
             .context("the embedded broker gave no usable address")?;
-        let l = bind(addr).await?;
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = l.accept().await {
+        let first = bind(addr).await?;
+        tokio::spawn(forward(first, addr, target, up_rx));
+        println!("{addr}");
+    } else {
+        println!("{bootstrap}");
+    }
+    eprintln!(
+        "kemala: broker up ({} partitions per topic: {}); Ctrl-C stops it, SIGUSR1 takes it down, SIGUSR2 brings it back",
+        partitions,
+        topics.join(", ")
+    );
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut down = signal(SignalKind::user_defined1()).context("cannot watch SIGUSR1")?;
+        let mut up = signal(SignalKind::user_defined2()).context("cannot watch SIGUSR2")?;
+        let stop = shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            let reachable = tokio::select! {
+                _ = &mut stop => break,
+                _ = down.recv() => false,
+                _ = up.recv() => true,
+            };
+            broker.set_reachable(reachable)?;
+            let _ = up_tx.send(reachable);
+            eprintln!(
+                "kemala: broker {}",
+                if reachable {
+                    "up: accepting connections"
+                } else {
+                    "down: refusing connections"
+                }
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    shutdown_signal().await;
+    drop(up_tx);
+    drop(broker);
+    Ok(())
+}
+
+/// Forwards connections on `addr` to the broker, and stops listening (so
+/// that connections are refused) while the broker is down.
+async fn forward(
+    mut listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    target: SocketAddr,
+    mut up_rx: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((mut inbound, _)) = accepted else { continue };
                 tokio::spawn(async move {
                     if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
                     }
                 });
             }
-        });
-        println!("{addr}");
-    } else {
-        println!("{bootstrap}");
+            changed = up_rx.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if !*up_rx.borrow_and_update() {
+                    drop(listener);
+                    while !*up_rx.borrow_and_update() {
+                        if up_rx.changed().await.is_err() {
+                            return;
+                        }
+                    }
+                    listener = match bind(addr).await {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::error!("cannot listen on `{addr}` again: {e:#}");
+                            return;
+                        }
+                    };
+                }
+            }
+        }
     }
-    eprintln!(
-        "kemala: broker up ({} partitions per topic: {}); Ctrl-C stops it",
-        partitions,
-        topics.join(", ")
-    );
-    shutdown_signal().await;
-    drop(broker);
-    Ok(())
 }
 
 fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
@@ -345,7 +409,17 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
         e.index.data_dir.display(),
         e.index.commit_interval
     );
-    println!("http: {}", e.http.listen);
+    let tokens = c.resolve_tokens()?;
+    println!(
+        "http: {} (reading: {:?}; tokens: {})",
+        e.http.listen,
+        e.http.read_access,
+        tokens
+            .iter()
+            .map(|t| format!("{} ({:?})", t.name, t.role))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "data: {} regions, {} topics, {} agencies",
         c.regions.len(),

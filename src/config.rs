@@ -84,9 +84,48 @@ pub struct KafkaConfig {
     pub embedded_partitions: i32,
     /// Most messages handed to the pipeline in one batch.
     pub batch_max_messages: usize,
+    /// What to do when messages a partition still owed kemala are gone from
+    /// the broker (deleted by retention before they were read).
+    pub offset_reset: OffsetReset,
     /// librdkafka properties passed through to the consumer and producers.
     pub properties: BTreeMap<String, String>,
 }
+
+/// The policy for messages lost to broker retention. Either way they are
+/// counted (`kemala_messages_lost_total`), logged and shown in `/api/status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OffsetReset {
+    /// Count the lost messages and continue at the oldest message the
+    /// broker still holds.
+    #[default]
+    Earliest,
+    /// Count them, index nothing past the gap and stay not ready until an
+    /// operator decides (restart with `earliest` to accept the loss).
+    Fail,
+}
+
+/// librdkafka consumer properties that kemala sets itself: passing them
+/// through would break the offset invariants.
+const RESERVED_PROPERTIES: [(&str, &str); 5] = [
+    (
+        "auto.offset.reset",
+        "set `kafka.offset_reset` (earliest or fail) instead",
+    ),
+    (
+        "enable.auto.commit",
+        "kemala commits offsets only after the index holds them",
+    ),
+    (
+        "enable.auto.offset.store",
+        "kemala stores offsets only after the index holds them",
+    ),
+    (
+        "enable.partition.eof",
+        "kemala needs end-of-partition reports for event time",
+    ),
+    ("group.id", "set `kafka.group_id` instead"),
+];
 
 impl Default for KafkaConfig {
     fn default() -> Self {
@@ -98,6 +137,7 @@ impl Default for KafkaConfig {
             max_message_bytes: 64 * 1024,
             embedded_partitions: 8,
             batch_max_messages: 2000,
+            offset_reset: OffsetReset::Earliest,
             properties: BTreeMap::new(),
         }
     }
@@ -135,9 +175,15 @@ impl Default for IndexConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
-    /// Bearer tokens for write actions (acknowledging alerts). The
-    /// environment variable `KEMALA_API_TOKENS` (comma-separated) overrides.
-    pub api_tokens: Vec<String>,
+    /// Who may read: the search page, search, export, histogram, alerts
+    /// and agencies. `open` (the default) or `token`.
+    pub read_access: ReadAccess,
+    /// Named API tokens: `name = { env = "VAR", role = "ack" }` or
+    /// `name = { file = "/path", role = "read" }`. The secret itself never
+    /// sits in this file; the name is what an acknowledgement records.
+    pub tokens: BTreeMap<String, TokenDef>,
+    /// Replaced by `tokens`; kept only to say so.
+    api_tokens: Option<toml::Value>,
     /// The largest `limit` a search may ask for.
     pub max_limit: usize,
 }
@@ -146,9 +192,104 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            api_tokens: Vec::new(),
+            read_access: ReadAccess::Open,
+            tokens: BTreeMap::new(),
+            api_tokens: None,
             max_limit: 1000,
         }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadAccess {
+    /// Anyone who reaches the port may read.
+    #[default]
+    Open,
+    /// Reading needs a token of either role.
+    Token,
+}
+
+/// What a token may do. `ack` may read too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenRole {
+    Read,
+    Ack,
+}
+
+/// Where a named token's secret comes from: an environment variable or a
+/// file (relative paths are relative to the working directory).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenDef {
+    pub env: Option<String>,
+    pub file: Option<PathBuf>,
+    pub role: TokenRole,
+}
+
+/// A token with its secret, resolved at start-up.
+#[derive(Clone)]
+pub struct ApiToken {
+    pub name: String,
+    pub role: TokenRole,
+    pub secret: String,
+}
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiToken({}, {:?})", self.name, self.role)
+    }
+}
+
+/// Shorter secrets are rejected: a token must not be guessable.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+impl Config {
+    /// Reads every named token's secret from its variable or file. An
+    /// error names the token, where its secret should be, and the fix.
+    pub fn resolve_tokens(&self) -> Result<Vec<ApiToken>, ConfigError> {
+        let mut out = Vec::new();
+        for (name, def) in &self.engine.http.tokens {
+            let key = format!("http.tokens.{name}");
+            let secret = match (&def.env, &def.file) {
+                (Some(var), None) => std::env::var(var).map_err(|_| {
+                    invalid(
+                        &self.source,
+                        &key,
+                        format!("environment variable `{var}` is not set; export the token in it"),
+                    )
+                })?,
+                (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+                    invalid(
+                        &self.source,
+                        &key,
+                        format!("cannot read the token file `{}`: {e}", path.display()),
+                    )
+                })?,
+                _ => {
+                    return Err(invalid(
+                        &self.source,
+                        &key,
+                        "give exactly one of `env` (a variable) or `file` (a path) for the secret",
+                    ))
+                }
+            };
+            let secret = secret.trim().to_string();
+            if secret.chars().count() < MIN_TOKEN_CHARS {
+                return Err(invalid(
+                    &self.source,
+                    &key,
+                    format!("the secret must have at least {MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 24`)"),
+                ));
+            }
+            out.push(ApiToken {
+                name: name.clone(),
+                role: def.role,
+                secret,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -417,14 +558,6 @@ impl Config {
         topics: (&str, &str),
         agencies: (&str, &str),
     ) -> Result<Config, ConfigError> {
-        if let Ok(tokens) = std::env::var("KEMALA_API_TOKENS") {
-            engine.http.api_tokens = tokens
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(String::from)
-                .collect();
-        }
         if let Ok(brokers) = std::env::var("KEMALA_KAFKA_BROKERS") {
             engine.kafka.brokers = brokers;
         }
@@ -464,6 +597,51 @@ impl Config {
                 src,
                 "kafka.embedded_partitions",
                 "must be 1 to 1024",
+            ));
+        }
+        for (key, fix) in RESERVED_PROPERTIES {
+            if k.properties.contains_key(key) {
+                return Err(invalid(
+                    src,
+                    format!("kafka.properties.\"{key}\""),
+                    format!("kemala sets this itself: {fix}"),
+                ));
+            }
+        }
+        let http = &self.engine.http;
+        if http.api_tokens.is_some() {
+            return Err(invalid(
+                src,
+                "http.api_tokens",
+                "tokens are now named, with their secret outside the config: write `[http.tokens]` and `name = { env = \"VAR\", role = \"ack\" }` (or `file = \"/path\"`)",
+            ));
+        }
+        for (name, def) in &http.tokens {
+            let key = format!("http.tokens.{name}");
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(invalid(
+                    src,
+                    key,
+                    "a token name is letters, digits, '_' and '-'",
+                ));
+            }
+            if def.env.is_some() == def.file.is_some() {
+                return Err(invalid(
+                    src,
+                    key,
+                    "give exactly one of `env` (a variable) or `file` (a path) for the secret",
+                ));
+            }
+        }
+        if http.read_access == ReadAccess::Token && http.tokens.is_empty() {
+            return Err(invalid(
+                src,
+                "http.read_access",
+                "`token` needs at least one entry in `[http.tokens]`",
             ));
         }
         if self.engine.index.commit_interval.0.is_zero() {
@@ -656,5 +834,72 @@ mod tests {
             &["kafka.dead_letter_topic", "loop"],
         );
         check_err("[http]\nlisten = \"nowhere\"\n", &["kemala.toml", "listen"]);
+        check_err(
+            "[kafka]\noffset_reset = \"latest\"\n",
+            &["kemala.toml", "offset_reset", "earliest", "fail"],
+        );
+        check_err(
+            "[kafka.properties]\n\"auto.offset.reset\" = \"latest\"\n",
+            &[
+                "kafka.properties.\"auto.offset.reset\"",
+                "kafka.offset_reset",
+            ],
+        );
+        check_err(
+            "[http]\napi_tokens = [\"geheim\"]\n",
+            &["http.api_tokens", "[http.tokens]"],
+        );
+        check_err(
+            "[http.tokens]\nops = { env = \"A\", file = \"/b\", role = \"ack\" }\n",
+            &["http.tokens.ops", "exactly one of `env`"],
+        );
+        check_err(
+            "[http.tokens]\nops = { env = \"A\", role = \"admin\" }\n",
+            &["kemala.toml", "admin", "read", "ack"],
+        );
+        check_err(
+            "[http]\nread_access = \"token\"\n",
+            &["http.read_access", "[http.tokens]"],
+        );
+    }
+
+    #[test]
+    fn tokens_resolve_from_the_environment_or_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("analysts.token");
+        std::fs::write(&file, "dari-berkas-0123456789\n").unwrap();
+        let var = format!("KEMALA_TEST_TOKEN_{}", std::process::id());
+        std::env::set_var(&var, "dari-variabel-0123456789");
+        let text = format!(
+            "[http.tokens]\nanalysts = {{ file = {:?}, role = \"read\" }}\nbpbd = {{ env = \"{var}\", role = \"ack\" }}\n",
+            file.display().to_string()
+        );
+        let mut c = Config::embedded().unwrap();
+        c.engine = parse_toml("kemala.toml", &text).unwrap();
+        let tokens = c.resolve_tokens().unwrap();
+        let got: Vec<(&str, TokenRole, &str)> = tokens
+            .iter()
+            .map(|t| (t.name.as_str(), t.role, t.secret.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("analysts", TokenRole::Read, "dari-berkas-0123456789"),
+                ("bpbd", TokenRole::Ack, "dari-variabel-0123456789"),
+            ]
+        );
+        assert!(
+            !format!("{tokens:?}").contains("dari-"),
+            "Debug hides secrets"
+        );
+        std::env::set_var(&var, "pendek");
+        let err = c.resolve_tokens().unwrap_err().to_string();
+        assert!(
+            err.contains("http.tokens.bpbd") && err.contains("at least 16"),
+            "{err}"
+        );
+        std::env::remove_var(&var);
+        let err = c.resolve_tokens().unwrap_err().to_string();
+        assert!(err.contains(&format!("`{var}` is not set")), "{err}");
     }
 }

@@ -17,6 +17,57 @@ use std::collections::BTreeMap;
 /// covers and what the source resumes from.
 pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
 
+/// How many of the latest gaps [`Lost`] keeps.
+pub const MAX_GAPS: usize = 100;
+
+/// Messages lost to broker retention: deleted before kemala read them. The
+/// index commit carries this ledger, so the count survives restarts and a
+/// gap detected but not yet committed is detected (and counted) again.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Lost {
+    /// Messages lost per topic and partition, since the index began.
+    pub totals: Offsets,
+    /// The latest gaps, oldest first (at most [`MAX_GAPS`]).
+    pub gaps: Vec<Gap>,
+}
+
+/// Offsets `from..to` (`to` excluded) of one partition, never read.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Gap {
+    pub topic: String,
+    pub partition: i32,
+    pub from: i64,
+    pub to: i64,
+    /// When kemala found it (wall clock, RFC 3339): operational, not event time.
+    pub detected_at: String,
+}
+
+impl Gap {
+    pub fn count(&self) -> i64 {
+        self.to - self.from
+    }
+}
+
+impl Lost {
+    /// Adds a gap to the totals and the latest gaps.
+    pub fn record(&mut self, gap: Gap) {
+        *self
+            .totals
+            .entry(gap.topic.clone())
+            .or_default()
+            .entry(gap.partition)
+            .or_default() += gap.count();
+        self.gaps.push(gap);
+        if self.gaps.len() > MAX_GAPS {
+            self.gaps.remove(0);
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.totals.values().flat_map(|p| p.values()).sum()
+    }
+}
+
 /// Why a message was not a tweet. Each is a label of
 /// `kemala_messages_rejected_total{reason}` and a dead-letter header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

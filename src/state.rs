@@ -8,11 +8,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::alert::AlertStore;
-use crate::config::Config;
+use crate::config::{ApiToken, Config};
 use crate::index::IndexHandle;
+use crate::model::Lost;
 use crate::source::kafka::SourceState;
 use crate::telemetry::Metrics;
 use crate::track::Trackers;
@@ -31,6 +32,45 @@ pub struct Progress {
     pub commits: AtomicU64,
 }
 
+/// A fault that keeps the engine from being ready: since when (wall clock,
+/// ms), and what the operator should read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub since_ms: i64,
+    pub detail: String,
+    /// Attempts to recover so far (index writes).
+    pub attempts: u32,
+}
+
+/// The pipeline's faults and its ledger of lost messages, as HTTP shows
+/// them. The pipeline writes; status, readiness and metrics read.
+#[derive(Default)]
+pub struct Health {
+    inner: Mutex<HealthState>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct HealthState {
+    /// The index cannot be written (a full disk, an I/O error).
+    pub index_write: Option<Fault>,
+    /// Messages were lost and `kafka.offset_reset` is `fail`: ingest stopped.
+    pub halted: Option<Fault>,
+    /// Every gap so far, committed or not.
+    pub lost: Lost,
+}
+
+impl Health {
+    pub fn get(&self) -> HealthState {
+        self.inner.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut HealthState)) {
+        if let Ok(mut h) = self.inner.lock() {
+            f(&mut h);
+        }
+    }
+}
+
 /// What HTTP handlers can see.
 pub struct Shared {
     pub config: Arc<Config>,
@@ -45,4 +85,7 @@ pub struct Shared {
     pub trackers: Arc<Trackers>,
     /// BPS code → region name.
     pub region_names: HashMap<u16, String>,
+    pub health: Arc<Health>,
+    /// The named API tokens, with their secrets.
+    pub tokens: Vec<ApiToken>,
 }

@@ -48,6 +48,36 @@ pub struct Metrics {
     pub state_bytes: IntGaugeVec,
     pub detect_late: IntCounter,
     pub future_timestamps: IntCounter,
+    pub messages_lost: IntCounterVec,
+    pub index_write_errors: IntCounter,
+    pub not_ready: IntGaugeVec,
+}
+
+/// Why the engine is not ready, each a label of `kemala_not_ready{reason}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NotReady {
+    /// No Kafka broker has answered for a while.
+    KafkaUnreachable,
+    /// Index writes fail (a full disk, an I/O error); retried with backoff.
+    IndexWriteError,
+    /// Messages were lost with `kafka.offset_reset = "fail"`: ingest stopped.
+    MessagesLost,
+}
+
+impl NotReady {
+    pub const ALL: [NotReady; 3] = [
+        NotReady::KafkaUnreachable,
+        NotReady::IndexWriteError,
+        NotReady::MessagesLost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotReady::KafkaUnreachable => "kafka_unreachable",
+            NotReady::IndexWriteError => "index_write_error",
+            NotReady::MessagesLost => "messages_lost",
+        }
+    }
 }
 
 fn reg<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -237,6 +267,33 @@ impl Metrics {
                 )
                 .unwrap(),
             ),
+            messages_lost: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "kemala_messages_lost_total",
+                        "Messages deleted by the broker (retention) before kemala read them, by topic and partition.",
+                    ),
+                    &["topic", "partition"],
+                )
+                .unwrap(),
+            ),
+            index_write_errors: reg(
+                &r,
+                IntCounter::new(
+                    "kemala_index_write_errors_total",
+                    "Index writes or commits that failed (a full disk, an I/O error); each is rolled back and retried.",
+                )
+                .unwrap(),
+            ),
+            not_ready: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("kemala_not_ready", "1 while this reason keeps the engine from being ready."),
+                    &["reason"],
+                )
+                .unwrap(),
+            ),
             registry: r,
         };
         // Pre-create the fixed label sets so dashboards see zeros, not gaps.
@@ -245,6 +302,9 @@ impl Metrics {
         }
         for reason in Reject::ALL {
             m.rejected.with_label_values(&[reason.as_str()]);
+        }
+        for reason in NotReady::ALL {
+            m.not_ready.with_label_values(&[reason.as_str()]);
         }
         for target in ["webhook", "alertmanager"] {
             for result in ["success", "failure"] {

@@ -246,3 +246,36 @@ impl Dispatcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sign;
+
+    /// The signature against published HMAC-SHA256 vectors (RFC 4231,
+    /// test cases 1, 2 and 6), not against this module's own code.
+    #[test]
+    fn signatures_match_rfc_4231() {
+        let case1_key = [0x0b; 20];
+        let case6_key = [0xaa; 131];
+        let cases: [(&[u8], &[u8], &str); 3] = [
+            (
+                &case1_key,
+                b"Hi There",
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+            ),
+            (
+                b"Jefe",
+                b"what do ya want for nothing?",
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            ),
+            (
+                &case6_key,
+                b"Test Using Larger Than Block-Size Key - Hash Key First",
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+        ];
+        for (key, data, mac) in cases {
+            assert_eq!(sign(key, data), format!("sha256={mac}"));
+        }
+    }
+}

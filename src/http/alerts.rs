@@ -3,7 +3,7 @@
 //! one webhooks carry too.
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::{parse_query, time_param, ApiError, AppState};
 use crate::alert::wire::{alert_json, AlertJson};
 use crate::alert::{AlertKind, AlertState};
+use crate::config::TokenRole;
 use crate::timestamp::rfc3339;
 
 #[derive(Deserialize, Default)]
@@ -118,39 +119,34 @@ pub(super) async fn alerts_stream(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
+/// Acknowledges an alert with an `ack` token; records the token's name and
+/// writes one audit line per attempt.
 pub(super) async fn ack(
     State(s): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let tokens = &s.config.engine.http.api_tokens;
-    let Some(token) = token else {
-        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "send `Authorization: Bearer <token>`; tokens are set in http.api_tokens or KEMALA_API_TOKENS"}))).into_response();
+    let token = match super::auth::check(&s.tokens, &headers, TokenRole::Ack) {
+        Ok(t) => t,
+        Err(denied) => {
+            tracing::warn!(target: "kemala::audit", alert = %id, refused = ?denied, "acknowledgement refused");
+            return denied.into_response();
+        }
     };
-    if !tokens.iter().any(|t| t == token) {
-        return (
-            StatusCode::FORBIDDEN,
-            Json(serde_json::json!({"error": "that token is not one of http.api_tokens"})),
-        )
-            .into_response();
-    }
-    // Name the acknowledger by a prefix of its token, never the whole secret.
-    let who = format!("token:{}", token.chars().take(4).collect::<String>());
-    match s
-        .alerts
-        .ack(&id, &who, &rfc3339(Utc::now().timestamp_millis()))
-    {
-        Some(a) => Json(alert_json(&a, &s.region_names)).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({"error": format!("no alert `{id}`")})),
-        )
-            .into_response(),
+    let at = rfc3339(Utc::now().timestamp_millis());
+    match s.alerts.ack(&id, &token.name, &at) {
+        Some(a) => {
+            tracing::info!(target: "kemala::audit", alert = %id, by = %token.name, at = %at, "alert acknowledged");
+            Json(alert_json(&a, &s.region_names)).into_response()
+        }
+        None => {
+            tracing::info!(target: "kemala::audit", alert = %id, by = %token.name, "acknowledgement of an unknown alert");
+            (
+                StatusCode::NOT_FOUND,
+                Json(serde_json::json!({"error": format!("no alert `{id}`")})),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -159,10 +155,10 @@ mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
 
-    use crate::http::testing::{TestApp, ALERT_ID, TOKEN};
+    use crate::http::testing::{TestApp, ALERT_ID, READ_TOKEN, TOKEN};
 
     #[tokio::test]
-    async fn acknowledging_needs_a_configured_token() {
+    async fn acknowledging_needs_an_ack_token_and_records_its_name() {
         let app = TestApp::new();
         let ack = |token: Option<&str>, id: &str| {
             let mut r = Request::post(format!("/api/alerts/{id}/ack"));
@@ -179,6 +175,13 @@ mod tests {
             app.send(ack(Some("tebakan"), ALERT_ID)).await.0,
             StatusCode::FORBIDDEN
         );
+        let (status, _, body) = app.send(ack(Some(READ_TOKEN), ALERT_ID)).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "a reader may not acknowledge"
+        );
+        assert!(body.contains("`analysts` may only read"), "{body}");
         assert_eq!(
             app.send(ack(Some(TOKEN), "no-such-alert")).await.0,
             StatusCode::NOT_FOUND
@@ -186,10 +189,87 @@ mod tests {
         let (status, _, body) = app.send(ack(Some(TOKEN), ALERT_ID)).await;
         assert_eq!(status, StatusCode::OK);
         let a: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(a["acked_by"], "token:raha", "only a prefix of the token");
+        assert_eq!(a["acked_by"], "bpbd-oncall", "the token's name");
         let (_, list) = app.json("/api/alerts").await;
-        assert_eq!(list[0]["acked_by"], "token:raha");
+        assert_eq!(list[0]["acked_by"], "bpbd-oncall");
+        assert!(
+            !list.to_string().contains(&TOKEN[..4]),
+            "no part of the secret"
+        );
     }
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_acknowledgement_attempt_writes_an_audit_line_with_the_token_name() {
+        let log = Captured::default();
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let app = TestApp::new();
+                for (token, id) in [
+                    (READ_TOKEN, ALERT_ID),
+                    (TOKEN, "no-such-alert"),
+                    (TOKEN, ALERT_ID),
+                ] {
+                    let r = Request::post(format!("/api/alerts/{id}/ack"))
+                        .header("authorization", format!("Bearer {token}"))
+                        .body(Body::empty())
+                        .unwrap();
+                    app.send(r).await;
+                }
+            });
+        });
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let audit: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("kemala::audit"))
+            .collect();
+        assert_eq!(audit.len(), 3, "{text}");
+        assert!(
+            audit[0].contains("acknowledgement refused") && audit[0].contains("analysts"),
+            "{}",
+            audit[0]
+        );
+        assert!(
+            audit[1].contains("unknown alert") && audit[1].contains("by=bpbd-oncall"),
+            "{}",
+            audit[1]
+        );
+        assert!(
+            audit[2].contains("alert acknowledged") && audit[2].contains("by=bpbd-oncall"),
+            "{}",
+            audit[2]
+        );
+        assert!(
+            audit[2].contains(&format!("alert={ALERT_ID}")),
+            "{}",
+            audit[2]
+        );
+        for secret in [TOKEN, READ_TOKEN] {
+            assert!(!text.contains(&secret[..8]), "a secret in the log: {text}");
+        }
+    }
+
     #[tokio::test]
     async fn alerts_are_listed_and_filtered() {
         let app = TestApp::new();

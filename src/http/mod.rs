@@ -5,19 +5,28 @@
 //! Handlers only read: the index reader, the metrics, the alert store and
 //! the shared status. Search runs on the blocking pool, since a tantivy
 //! query is CPU work.
+//!
+//! Every request is held to [`limits`]: a body of at most
+//! [`MAX_BODY_BYTES`], and a response that starts within
+//! [`HANDLER_TIMEOUT`]. The readers' routes pass through `auth` (open
+//! unless configured otherwise); `serve` adds the connection-level limits.
 
 mod agencies;
 mod alerts;
+mod auth;
 mod page;
 mod search;
+mod serve;
 mod status;
 #[cfg(test)]
 mod testing;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::Query;
-use axum::http::StatusCode;
+use axum::extract::{Query, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,6 +36,12 @@ use crate::state::Shared;
 use crate::timestamp;
 
 pub use search::SearchParams;
+pub use serve::{serve, HEADER_READ_TIMEOUT, MAX_HEAD_BYTES, WRITE_STALL_TIMEOUT};
+
+/// The largest request body: no route needs more.
+pub const MAX_BODY_BYTES: u64 = 16 * 1024;
+/// A response must begin within this (streams may then take their time).
+pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(60);
 
 type AppState = Arc<Shared>;
 
@@ -69,12 +84,9 @@ impl From<SearchError> for ApiError {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // What analysts read: citizens' handles and texts.
+    let readers = Router::new()
         .route("/", get(page::index))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(status::readyz))
-        .route("/metrics", get(status::metrics))
-        .route("/api/status", get(status::status))
         .route("/api/search", get(search::search))
         .route("/api/search/export", get(search::export))
         .route("/api/histogram", get(search::histogram))
@@ -82,8 +94,48 @@ pub fn router(state: AppState) -> Router {
         .route("/api/agencies", get(agencies::agencies))
         .route("/api/alerts", get(alerts::alerts))
         .route("/api/alerts/stream", get(alerts::alerts_stream))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_reader,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(status::readyz))
+        .route("/metrics", get(status::metrics))
+        .route("/api/status", get(status::status))
         .route("/api/alerts/{id}/ack", post(alerts::ack))
+        .merge(readers)
+        .layer(middleware::from_fn(limits))
         .with_state(state)
+}
+
+/// Refuses bodies over [`MAX_BODY_BYTES`] (413) and answers 503 when a
+/// handler has not begun its response within [`HANDLER_TIMEOUT`].
+async fn limits(req: Request, next: Next) -> Response {
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(serde_json::json!({
+                "error": format!("request bodies are limited to {MAX_BODY_BYTES} bytes")
+            })),
+        )
+            .into_response();
+    }
+    match tokio::time::timeout(HANDLER_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({
+                "error": format!("no answer within {} s; narrow the request", HANDLER_TIMEOUT.as_secs())
+            })),
+        )
+            .into_response(),
+    }
 }
 
 /// A query string, or a 400 that says which parameter is wrong.

@@ -1,5 +1,6 @@
 //! Liveness, readiness, Prometheus metrics and `/api/status`: what the
-//! engine is connected to, how far it got, and where a restart resumes.
+//! engine is connected to, how far it got, where a restart resumes, what
+//! keeps it from being ready, and which messages were lost.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -12,18 +13,86 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::AppState;
+use crate::state::Shared;
+use crate::telemetry::NotReady;
 use crate::timestamp::rfc3339;
 
+/// A fault that keeps the engine from being ready.
+struct Fault {
+    reason: NotReady,
+    since_ms: i64,
+    detail: String,
+}
+
+/// The faults holding readiness down now.
+fn faults(s: &Shared) -> Vec<Fault> {
+    let mut out = Vec::new();
+    let broker = s
+        .source
+        .broker
+        .lock()
+        .map(|b| b.clone())
+        .unwrap_or_default();
+    if let Some(since_ms) = broker.unreachable_since_ms {
+        out.push(Fault {
+            reason: NotReady::KafkaUnreachable,
+            since_ms,
+            detail: format!(
+                "no Kafka broker at `{}` has answered since {} ({}); search still answers from the index, and ingest resumes by itself when a broker answers",
+                s.bootstrap,
+                rfc3339(since_ms),
+                broker.last_error.unwrap_or_default()
+            ),
+        });
+    }
+    let h = s.health.get();
+    for (reason, f) in [
+        (NotReady::IndexWriteError, h.index_write),
+        (NotReady::MessagesLost, h.halted),
+    ] {
+        if let Some(f) = f {
+            out.push(Fault {
+                reason,
+                since_ms: f.since_ms,
+                detail: f.detail,
+            });
+        }
+    }
+    out
+}
+
+/// Ready: started, consuming, and no fault.
+fn is_ready(s: &Shared, faults: &[Fault]) -> bool {
+    s.ready.load(Ordering::Relaxed)
+        && s.source.consuming.load(Ordering::Relaxed)
+        && faults.is_empty()
+}
+
 pub(super) async fn readyz(State(s): State<AppState>) -> Response {
-    let ready = s.ready.load(Ordering::Relaxed) && s.source.consuming.load(Ordering::Relaxed);
-    if ready {
+    let faults = faults(&s);
+    if is_ready(&s, &faults) {
         (StatusCode::OK, "ready").into_response()
-    } else {
+    } else if faults.is_empty() {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    } else {
+        let reasons: Vec<&str> = faults.iter().map(|f| f.reason.as_str()).collect();
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {} (see /api/status)", reasons.join(", ")),
+        )
+            .into_response()
     }
 }
 
 pub(super) async fn metrics(State(s): State<AppState>) -> Response {
+    let faults = faults(&s);
+    for reason in NotReady::ALL {
+        let on = faults.iter().any(|f| f.reason == reason);
+        s.metrics
+            .not_ready
+            .with_label_values(&[reason.as_str()])
+            .set(i64::from(on));
+    }
     let wm = s.progress.watermark_ms.load(Ordering::Relaxed);
     if wm > 0 {
         s.metrics.watermark.set(wm as f64 / 1000.0);
@@ -44,6 +113,12 @@ pub(super) async fn metrics(State(s): State<AppState>) -> Response {
 #[derive(Serialize)]
 pub(super) struct StatusResponse {
     version: &'static str,
+    /// As `/readyz` answers.
+    ready: bool,
+    /// What keeps the engine from being ready, each with what to do.
+    problems: Vec<ProblemJson>,
+    /// Messages lost to broker retention.
+    lost: LostJson,
     kafka: KafkaStatus,
     watermark: Option<String>,
     counts: Counts,
@@ -65,6 +140,55 @@ pub(super) struct KafkaStatus {
 }
 
 #[derive(Serialize)]
+pub(super) struct ProblemJson {
+    reason: &'static str,
+    since: String,
+    detail: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct LostJson {
+    total: i64,
+    /// `topic/partition` → messages lost.
+    by_partition: BTreeMap<String, i64>,
+    /// The latest gaps, oldest first.
+    gaps: Vec<GapJson>,
+}
+
+#[derive(Serialize)]
+pub(super) struct GapJson {
+    topic: String,
+    partition: i32,
+    first_offset: i64,
+    last_offset: i64,
+    count: i64,
+    detected_at: String,
+}
+
+fn lost_json(lost: &crate::model::Lost) -> LostJson {
+    LostJson {
+        total: lost.total(),
+        by_partition: lost
+            .totals
+            .iter()
+            .flat_map(|(t, ps)| ps.iter().map(move |(p, n)| (format!("{t}/{p}"), *n)))
+            .collect(),
+        gaps: lost
+            .gaps
+            .iter()
+            .map(|g| GapJson {
+                topic: g.topic.clone(),
+                partition: g.partition,
+                first_offset: g.from,
+                last_offset: g.to - 1,
+                count: g.count(),
+                detected_at: g.detected_at.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize)]
 pub(super) struct Counts {
     processed: u64,
     indexed: u64,
@@ -79,8 +203,19 @@ pub(super) async fn status(State(s): State<AppState>) -> Json<StatusResponse> {
     let p = &s.progress;
     let wm = p.watermark_ms.load(Ordering::Relaxed);
     let k = &s.config.engine.kafka;
+    let faults = faults(&s);
     Json(StatusResponse {
         version: env!("CARGO_PKG_VERSION"),
+        ready: is_ready(&s, &faults),
+        lost: lost_json(&s.health.get().lost),
+        problems: faults
+            .into_iter()
+            .map(|f| ProblemJson {
+                reason: f.reason.as_str(),
+                since: rfc3339(f.since_ms),
+                detail: f.detail,
+            })
+            .collect(),
         kafka: KafkaStatus {
             bootstrap: s.bootstrap.clone(),
             embedded: s.embedded_broker,
@@ -157,6 +292,70 @@ mod tests {
             .store(1_767_571_200_000, Ordering::Relaxed);
         let (_, body) = app.json("/api/status").await;
         assert_eq!(body["watermark"], "2026-01-05T00:00:00Z");
+    }
+
+    #[tokio::test]
+    async fn faults_make_the_engine_not_ready_and_say_why() {
+        use crate::model::Gap;
+        use crate::state::Fault;
+        let app = TestApp::new();
+        app.state.source.consuming.store(true, Ordering::Relaxed);
+        let body = app.ok_json("/api/status").await;
+        assert_eq!(body["ready"], true);
+        assert_eq!(body["problems"], serde_json::json!([]));
+        assert_eq!(body["lost"]["total"], 0);
+        if let Ok(mut b) = app.state.source.broker.lock() {
+            b.unreachable_since_ms = Some(1_767_571_200_000);
+            b.last_error = Some("Local: Timed out".into());
+        }
+        app.state.health.update(|h| {
+            h.index_write = Some(Fault {
+                since_ms: 1_767_571_260_000,
+                detail: "cannot commit the index: No space left on device".into(),
+                attempts: 3,
+            });
+            h.lost.record(Gap {
+                topic: "tweets".into(),
+                partition: 3,
+                from: 100,
+                to: 350,
+                detected_at: "2026-01-05T00:02:00Z".into(),
+            });
+        });
+        let (status, _, text) = app.get("/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            text,
+            "not ready: kafka_unreachable, index_write_error (see /api/status)"
+        );
+        let body = app.ok_json("/api/status").await;
+        assert_eq!(body["ready"], false);
+        assert_eq!(body["problems"][0]["reason"], "kafka_unreachable");
+        assert_eq!(body["problems"][0]["since"], "2026-01-05T00:00:00Z");
+        assert!(body["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Timed out"));
+        assert_eq!(body["problems"][1]["reason"], "index_write_error");
+        assert!(body["problems"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("No space left"));
+        assert_eq!(body["lost"]["total"], 250);
+        assert_eq!(body["lost"]["by_partition"]["tweets/3"], 250);
+        assert_eq!(body["lost"]["gaps"][0]["first_offset"], 100);
+        assert_eq!(body["lost"]["gaps"][0]["last_offset"], 349);
+        let metrics = app.ok_text("/metrics", "text/plain").await;
+        for (reason, v) in [
+            ("kafka_unreachable", 1),
+            ("index_write_error", 1),
+            ("messages_lost", 0),
+        ] {
+            assert!(
+                metrics.contains(&format!("kemala_not_ready{{reason=\"{reason}\"}} {v}")),
+                "{reason}"
+            );
+        }
     }
 
     #[tokio::test]

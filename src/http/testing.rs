@@ -12,12 +12,12 @@ use axum::Router;
 use tower::ServiceExt;
 
 use crate::alert::{AlertKind, AlertState, AlertStore, StoredAlert};
-use crate::config::Config;
+use crate::config::{ApiToken, Config, TokenRole};
 use crate::enrich::Enricher;
 use crate::index::{CommitPayload, IndexHandle, Writer};
 use crate::model::Tweet;
 use crate::source::kafka::SourceState;
-use crate::state::{Progress, Shared};
+use crate::state::{Health, Progress, Shared};
 use crate::telemetry::Metrics;
 use crate::track::Trackers;
 
@@ -25,8 +25,10 @@ use crate::track::Trackers;
 /// ([`Tweet::hourly`]).
 pub const T0: i64 = 1_767_571_200_000;
 
-/// The one API token of the test configuration.
-pub const TOKEN: &str = "rahasia-uji";
+/// The test configuration's `ack` token, named `bpbd-oncall`.
+pub const TOKEN: &str = "rahasia-uji-bpbd-0123";
+/// Its `read` token, named `analysts`.
+pub const READ_TOKEN: &str = "rahasia-uji-baca-4567";
 
 /// The id of the firing alert.
 pub const ALERT_ID: &str = "spike-demak-flood";
@@ -49,10 +51,27 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        TestApp::with_config(|_| {})
+    }
+
+    /// The test state, on the bundled configuration changed by `tweak`.
+    pub fn with_config(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::embedded().unwrap();
-        config.engine.http.api_tokens = vec![TOKEN.into()];
         config.engine.index.data_dir = dir.path().join("index");
+        tweak(&mut config);
+        let api_tokens = vec![
+            ApiToken {
+                name: "bpbd-oncall".into(),
+                role: TokenRole::Ack,
+                secret: TOKEN.into(),
+            },
+            ApiToken {
+                name: "analysts".into(),
+                role: TokenRole::Read,
+                secret: READ_TOKEN.into(),
+            },
+        ];
         let config = Arc::new(config);
         let index = IndexHandle::open(&config.engine.index.data_dir, &config).unwrap();
         let enricher = Arc::new(Enricher::build(&config));
@@ -117,6 +136,8 @@ impl TestApp {
             alerts,
             trackers,
             region_names,
+            health: Arc::new(Health::default()),
+            tokens: api_tokens,
         });
         TestApp {
             router: super::router(state.clone()),

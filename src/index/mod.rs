@@ -28,7 +28,7 @@ use tantivy::tokenizer::{PreTokenizedString, Token as TvToken, TokenStream, Toke
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::config::Config;
-use crate::model::{Enriched, Offsets};
+use crate::model::{Enriched, Lost, Offsets};
 use crate::text::{analyzer, Token};
 
 pub const TOKENIZER: &str = "kemala";
@@ -50,6 +50,9 @@ pub struct CommitPayload {
     /// restart judges lateness as the run before it did.
     #[serde(default)]
     pub event_times: Offsets,
+    /// Messages lost to broker retention, as accepted so far.
+    #[serde(default)]
+    pub lost: Lost,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -232,24 +235,52 @@ pub struct IndexHandle {
 }
 
 impl IndexHandle {
-    /// Opens (or creates) the index in `dir`.
+    /// Opens (or creates) the index in `dir`. A damaged index (a truncated
+    /// or missing file, unreadable metadata) is an error that names the
+    /// directory and the way out.
     pub fn open(dir: &Path, config: &Config) -> anyhow::Result<IndexHandle> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create index directory `{}`", dir.display()))?;
         let (schema, fields) = schema();
         let mmap = tantivy::directory::MmapDirectory::open(dir)
             .with_context(|| format!("cannot open index directory `{}`", dir.display()))?;
-        let index = Index::open_or_create(mmap, schema)
-            .with_context(|| format!("cannot open the index in `{}`", dir.display()))?;
+        let damaged = |e: &dyn std::fmt::Display| {
+            anyhow::anyhow!(
+                "the index in `{}` is damaged and cannot be opened ({e}). Move that directory \
+                 aside (keep it for inspection) and start kemala again: it builds a new index \
+                 from what Kafka still holds, from the beginning of each partition; replay older \
+                 tweets from their archive with `kemala replay`",
+                dir.display()
+            )
+        };
+        let index = Index::open_or_create(mmap, schema).map_err(|e| match e {
+            // A schema from another version is not damage: say so plainly.
+            tantivy::TantivyError::SchemaError(_) => anyhow::anyhow!(
+                "the index in `{}` was written with a different schema ({e}); delete it and let \
+                 kemala rebuild it from Kafka, or replay the archive",
+                dir.display()
+            ),
+            e => damaged(&e),
+        })?;
         index.tokenizers().register(TOKENIZER, KemalaTokenizer);
         index
             .tokenizers()
             .register(EXACT_TOKENIZER, KemalaExactTokenizer);
-        let reader = index
+        let reader: IndexReader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
-            .context("cannot open an index reader")?;
+            .map_err(|e| damaged(&e))?;
+        // Opening a reader maps the files; reading every segment's
+        // document store and fast fields checks they are whole.
+        for seg in reader.searcher().segment_readers() {
+            seg.get_store_reader(0).map_err(|e| damaged(&e))?;
+            seg.fast_fields().u64("id").map_err(|e| damaged(&e))?;
+        }
+        if let Some(p) = index.load_metas().map_err(|e| damaged(&e))?.payload {
+            serde_json::from_str::<CommitPayload>(&p)
+                .map_err(|e| damaged(&format!("its commit payload is not valid: {e}")))?;
+        }
         Ok(IndexHandle {
             index,
             reader,
@@ -405,13 +436,38 @@ impl IndexHandle {
     }
 }
 
+/// Bytes free (for an unprivileged writer) on the filesystem holding `dir`.
+/// A failed write often reports only that tantivy's worker thread died;
+/// this says whether the disk is the reason.
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a valid C string and `st` is written by statvfs
+    // before it is read, only when the call succeeds.
+    let st = unsafe {
+        if libc::statvfs(path.as_ptr(), st.as_mut_ptr()) != 0 {
+            return None;
+        }
+        st.assume_init()
+    };
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
 /// The single index writer, owned by the indexing thread.
+///
+/// A write that fails (a full disk, an I/O error) leaves tantivy's writer
+/// unusable and loses what it held since the last commit. From then on the
+/// writer is *broken*: adds only remember their ids (so duplicates are still
+/// recognised) and a commit fails, until [`Writer::rollback`] returns it to
+/// the last commit. The caller keeps what it must add again.
 pub struct Writer {
     handle: IndexHandle,
     writer: IndexWriter,
     /// Ids added since the last commit: the reader can't see them yet.
     pending_ids: HashSet<u64>,
     pub num_pending: usize,
+    broken: bool,
 }
 
 impl Writer {
@@ -425,6 +481,7 @@ impl Writer {
             writer,
             pending_ids: HashSet::new(),
             num_pending: 0,
+            broken: false,
         })
     }
 
@@ -446,8 +503,13 @@ impl Writer {
     /// Adds one enriched tweet; `detect_late` records that the spike
     /// detector found it too late.
     pub fn add(&mut self, e: &Enriched, tokens: &[Token], detect_late: bool) -> anyhow::Result<()> {
-        let f = &self.handle.fields;
         let t = &e.tweet;
+        self.pending_ids.insert(t.id);
+        self.num_pending += 1;
+        if self.broken {
+            return Ok(());
+        }
+        let f = &self.handle.fields;
         let mut doc = TantivyDocument::new();
         doc.add_u64(f.id, t.id);
         doc.add_date(
@@ -498,11 +560,27 @@ impl Writer {
         for a in &e.mentioned_agencies {
             doc.add_text(f.mentioned, &self.handle.agency_ids[a.0 as usize]);
         }
+        if let Err(e) = self.writer.add_document(doc) {
+            self.broken = true;
+            return Err(anyhow::Error::new(e).context("cannot add a document to the index"));
+        }
+        Ok(())
+    }
+
+    /// Whether a write failed since the last commit or rollback.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Discards everything since the last commit and makes the writer
+    /// usable again. The index stays exactly as that commit left it.
+    pub fn rollback(&mut self) -> anyhow::Result<()> {
+        self.pending_ids.clear();
+        self.num_pending = 0;
         self.writer
-            .add_document(doc)
-            .context("cannot add a document to the index")?;
-        self.pending_ids.insert(t.id);
-        self.num_pending += 1;
+            .rollback()
+            .context("cannot roll the index writer back to its last commit")?;
+        self.broken = false;
         Ok(())
     }
 
@@ -522,19 +600,27 @@ impl Writer {
 
     /// Commits everything added so far with `payload`, then makes it searchable.
     pub fn commit(&mut self, payload: &CommitPayload) -> anyhow::Result<()> {
+        if self.broken {
+            anyhow::bail!("an earlier write failed; the writer must roll back first");
+        }
         let json = serde_json::to_string(payload)?;
-        let mut prepared = self
-            .writer
-            .prepare_commit()
-            .context("cannot prepare the index commit")?;
-        prepared.set_payload(&json);
-        prepared.commit().context("cannot commit the index")?;
-        self.handle
-            .reader
-            .reload()
-            .context("cannot reload the index reader")?;
-        self.pending_ids.clear();
+        let written = self.writer.prepare_commit().and_then(|mut prepared| {
+            prepared.set_payload(&json);
+            prepared.commit()
+        });
+        if let Err(e) = written {
+            self.broken = true;
+            return Err(anyhow::Error::new(e).context("cannot commit the index"));
+        }
         self.num_pending = 0;
+        // The commit is durable now, whatever follows. Until the reader sees
+        // it, the pending ids keep recognising duplicates.
+        match self.handle.reader.reload() {
+            Ok(()) => self.pending_ids.clear(),
+            Err(e) => {
+                tracing::warn!("cannot reload the index reader (retried at the next commit): {e}")
+            }
+        }
         Ok(())
     }
 

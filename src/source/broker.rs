@@ -10,7 +10,10 @@
 //! - it dies with its process, which is why `kemala broker` exists.
 //!
 //! The cluster handle is not `Send`, so it lives on a thread of its own that
-//! holds it until the [`EmbeddedBroker`] is dropped.
+//! holds it until the [`EmbeddedBroker`] is dropped, and takes commands
+//! over a channel: [`EmbeddedBroker::set_reachable`] makes the broker
+//! refuse connections (as a broker that is down does) and accept them again,
+//! for testing outages.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -20,15 +23,24 @@ use rdkafka::mocking::MockCluster;
 
 pub struct EmbeddedBroker {
     bootstrap: String,
-    stop_tx: Option<mpsc::Sender<()>>,
+    /// Commands to the broker thread; dropping it stops the broker.
+    command_tx: Option<mpsc::Sender<Command>>,
     thread: Option<JoinHandle<()>>,
 }
+
+enum Command {
+    /// Up (accept connections) or down (refuse them, close the open ones).
+    SetUp(bool, mpsc::Sender<anyhow::Result<()>>),
+}
+
+/// The mock cluster's one broker.
+const BROKER_ID: i32 = 1;
 
 impl EmbeddedBroker {
     /// Starts a one-broker mock cluster and creates `topics` with `partitions` each.
     pub fn start(topics: &[String], partitions: i32) -> anyhow::Result<EmbeddedBroker> {
         let (ready_tx, ready_rx) = mpsc::channel::<anyhow::Result<String>>();
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let (command_tx, command_rx) = mpsc::channel::<Command>();
         let topics = topics.to_vec();
         let thread = std::thread::Builder::new()
             .name("kemala-broker".into())
@@ -50,8 +62,19 @@ impl EmbeddedBroker {
                     }
                 }
                 let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
-                // Hold the cluster until told to stop (or the owner is gone).
-                let _ = stop_rx.recv();
+                // Hold the cluster until the owner is gone.
+                while let Ok(command) = command_rx.recv() {
+                    match command {
+                        Command::SetUp(up, done) => {
+                            let r = if up {
+                                cluster.broker_up(BROKER_ID)
+                            } else {
+                                cluster.broker_down(BROKER_ID)
+                            };
+                            let _ = done.send(r.map_err(|e| anyhow!("{e}")));
+                        }
+                    }
+                }
                 drop(cluster);
             })
             .context("cannot spawn the broker thread")?;
@@ -60,7 +83,7 @@ impl EmbeddedBroker {
             .context("the broker thread died while starting")??;
         Ok(EmbeddedBroker {
             bootstrap,
-            stop_tx: Some(stop_tx),
+            command_tx: Some(command_tx),
             thread: Some(thread),
         })
     }
@@ -68,11 +91,25 @@ impl EmbeddedBroker {
     pub fn bootstrap(&self) -> &str {
         &self.bootstrap
     }
+
+    /// Down: the broker closes its connections and refuses new ones, on
+    /// the same address. Up: it accepts them again, with its data intact.
+    pub fn set_reachable(&self, up: bool) -> anyhow::Result<()> {
+        let (done_tx, done_rx) = mpsc::channel();
+        self.command_tx
+            .as_ref()
+            .context("the broker is stopped")?
+            .send(Command::SetUp(up, done_tx))
+            .map_err(|_| anyhow!("the broker thread is gone"))?;
+        done_rx
+            .recv()
+            .map_err(|_| anyhow!("the broker thread is gone"))?
+    }
 }
 
 impl Drop for EmbeddedBroker {
     fn drop(&mut self) {
-        drop(self.stop_tx.take());
+        drop(self.command_tx.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

@@ -19,6 +19,11 @@
 //! partitions travels with every batch ([`PartitionView`]): when the pipeline
 //! sees a partition as caught up, it has already handled every message that
 //! partition held. The event-time watermark is built on it.
+//!
+//! Reachability: the lag monitor asks the brokers for metadata every 2
+//! seconds on a client of its own. A frozen broker keeps its connections
+//! open, so librdkafka's own errors come only after a minute of timeouts;
+//! an unanswered probe says so within seconds ([`BrokerHealth`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -59,7 +64,28 @@ pub struct SourceState {
     /// Consumer lag per (topic, partition), as last measured.
     pub lag: Mutex<BTreeMap<(String, i32), i64>>,
     pub consuming: AtomicBool,
+    /// Whether the brokers answer, as the lag monitor last found.
+    pub broker: Mutex<BrokerHealth>,
 }
+
+/// Whether the brokers answer requests.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BrokerHealth {
+    /// Since when (wall clock, ms) no broker has answered, if that has
+    /// lasted [`UNREACHABLE_AFTER`].
+    pub unreachable_since_ms: Option<i64>,
+    /// The last error of a probe.
+    pub last_error: Option<String>,
+}
+
+/// How often the lag monitor probes the brokers, and how long it waits.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// No answer from any broker for this long makes the brokers unreachable
+/// (and the engine not ready).
+pub const UNREACHABLE_AFTER: Duration = Duration::from_secs(8);
+/// How often consumer lag is measured while the brokers answer.
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
 
 pub struct SourceContext {
     state: Arc<SourceState>,
@@ -98,9 +124,14 @@ impl ConsumerContext for SourceContext {
                     .map(|e| (e.topic().to_string(), e.partition()))
                     .collect();
                 for (topic, partition) in elems {
-                    if let Some(off) = offsets.get(&topic).and_then(|p| p.get(&partition)) {
-                        let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(*off));
-                    }
+                    // A partition the index has never covered starts at the
+                    // oldest message the broker holds, whatever Kafka's
+                    // committed offsets say: they never lead the index.
+                    let start = offsets
+                        .get(&topic)
+                        .and_then(|p| p.get(&partition))
+                        .map_or(Offset::Beginning, |off| Offset::Offset(*off));
+                    let _ = tpl.set_partition_offset(&topic, partition, start);
                     assigned.entry(topic).or_default().push(partition);
                 }
                 if let Err(e) = base.assign(tpl) {
@@ -358,8 +389,9 @@ fn mark_caught_up<C: ConsumerContext>(
     changed
 }
 
-/// Measures consumer lag every few seconds on a client of its own, so a slow
-/// broker answer never stalls the consumer thread. Runs until `stop`.
+/// Probes the brokers and measures consumer lag every few seconds on a
+/// client of its own, so a slow broker answer never stalls the consumer
+/// thread. Runs until `stop`.
 pub fn run_lag_monitor(
     k: &KafkaConfig,
     bootstrap: &str,
@@ -374,12 +406,45 @@ pub fn run_lag_monitor(
             return;
         }
     };
-    let mut last = Instant::now();
+    let topic = k.topics.first().cloned().unwrap_or_default();
+    let mut last_answer = Instant::now();
+    let mut last_lag: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
-        if last.elapsed() >= Duration::from_secs(5) {
-            last = Instant::now();
-            measure_lag(&client, &state, &metrics);
+        let probed = Instant::now();
+        match client.fetch_metadata(Some(&topic), PROBE_TIMEOUT) {
+            Ok(_) => {
+                last_answer = Instant::now();
+                let was = state.broker.lock().map(|b| b.clone()).unwrap_or_default();
+                if let Some(since) = was.unreachable_since_ms {
+                    let secs = (chrono::Utc::now().timestamp_millis() - since) / 1000;
+                    tracing::warn!("the Kafka brokers answer again after {secs} s");
+                }
+                if let Ok(mut b) = state.broker.lock() {
+                    *b = BrokerHealth::default();
+                }
+                if last_lag.is_none_or(|t| t.elapsed() >= LAG_INTERVAL) {
+                    last_lag = Some(Instant::now());
+                    measure_lag(&client, &state, &metrics);
+                }
+            }
+            Err(e) => {
+                let silent = last_answer.elapsed();
+                if let Ok(mut b) = state.broker.lock() {
+                    b.last_error = Some(e.to_string());
+                    if silent >= UNREACHABLE_AFTER && b.unreachable_since_ms.is_none() {
+                        let since =
+                            chrono::Utc::now().timestamp_millis() - silent.as_millis() as i64;
+                        b.unreachable_since_ms = Some(since);
+                        tracing::error!(
+                            "no Kafka broker at `{bootstrap}` has answered for {} s ({e}); not ready until one does",
+                            silent.as_secs()
+                        );
+                    }
+                }
+            }
+        }
+        while probed.elapsed() < PROBE_INTERVAL && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }

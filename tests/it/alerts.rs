@@ -152,13 +152,29 @@ fn with_webhooks(c: &mut kemala::config::Config, sink: &Sink, secret: &str, var:
     }
 }
 
+/// Whether the signature header is the HMAC-SHA256 of the body, computed
+/// independently of kemala by the `hmac` module of Python's standard library.
 fn valid_signature(r: &Received, secret: &str) -> bool {
     let sig = r
         .headers
         .get("x-kemala-signature")
         .cloned()
         .unwrap_or_default();
-    sig == kemala::alert::deliver::sign(secret.as_bytes(), &r.body)
+    let mut python = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import hashlib, hmac, sys; key = sys.argv[1].encode(); \
+             print('sha256=' + hmac.new(key, sys.stdin.buffer.read(), hashlib.sha256).hexdigest())",
+            secret,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 must be installed (scripts/test.sh installs it)");
+    std::io::Write::write_all(&mut python.stdin.take().unwrap(), &r.body).unwrap();
+    let out = python.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 hmac failed");
+    sig == String::from_utf8(out.stdout).unwrap().trim()
 }
 
 /// Reads Server-Sent Events into a shared list, on a thread of its own.

@@ -1491,6 +1491,17 @@ impl LabelSets {
                 .collect(),
         );
         exact.insert(
+            "kemala_not_ready/reason",
+            kemala::telemetry::NotReady::ALL
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
+        );
+        exact.insert(
+            "kemala_messages_lost_total/topic",
+            c.engine.kafka.topics.iter().cloned().collect(),
+        );
+        exact.insert(
             "partition",
             (0..partitions).map(|p| p.to_string()).collect(),
         );

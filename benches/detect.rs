@@ -45,9 +45,17 @@
 //!
 //! `KEMALA_BENCH_VERBOSE=1` explains every false alert and missed spike of
 //! the tune seeds (never of the report seeds).
+//!
+//! Then the same detector runs on real count series with independently
+//! labelled events, next to two simple references, scored with NAB's method
+//! (see `detect/real.rs` and `benches/data/series/README.md`).
+//! `KEMALA_BENCH_ONLY=synthetic` or `=real` runs one part only.
 
 use std::collections::HashMap;
 use std::time::Instant;
+
+#[path = "detect/real.rs"]
+mod real;
 
 use kemala::detect::{AlertEvent, Detector, DetectorParams, Observation, JATENG};
 use kemala::model::{Record, RegionCode, TopicId};
@@ -1360,7 +1368,11 @@ fn main() {
         weeks - LEARN_WEEKS
     );
     println!("parameters: {:?}", params());
+    let only = std::env::var("KEMALA_BENCH_ONLY").unwrap_or_default();
     for (name, seeds) in [("tune", tune), ("report", held_out)] {
+        if only == "real" {
+            break;
+        }
         let mut total = Score::default();
         for &seed in seeds {
             let t = Instant::now();
@@ -1419,5 +1431,8 @@ fn main() {
             fired.len(),
         );
         report(name, seeds, &total);
+    }
+    if only != "synthetic" {
+        real::main(verbose());
     }
 }

@@ -85,6 +85,7 @@
 //! children as its regional detail, instead of N unrelated pages.
 
 mod baseline;
+pub mod nab;
 mod stats;
 #[cfg(test)]
 mod tests;

@@ -218,6 +218,8 @@ struct Detections {
     times: Vec<i64>,
     /// For kemala: a line per alert, to explain it.
     notes: Vec<String>,
+    /// For kemala: the score the series had to reach, after each row.
+    bars: Vec<f64>,
 }
 
 /// Replays a series through kemala's detector.
@@ -231,6 +233,7 @@ fn kemala(s: &Series) -> Detections {
         ..Record::default()
     };
     let mut id = 0u64;
+    let mut bars = Vec::with_capacity(s.times.len());
     for (&t, &c) in s.times.iter().zip(&s.counts) {
         for k in 0..c as i64 {
             id += 1;
@@ -242,12 +245,14 @@ fn kemala(s: &Series) -> Detections {
         if c > 0 {
             det.advance(rec.created_at_ms, &mut events);
         }
+        bars.push(det.bar(0, REGION).unwrap_or(0.0));
     }
     let end = s.times[s.times.len() - 1] + s.gran + HOUR;
     det.advance(end, &mut events);
     let mut out = Detections {
         times: Vec::new(),
         notes: Vec::new(),
+        bars,
     };
     for e in &events {
         if let AlertEvent::Fired(a) = e {
@@ -256,11 +261,12 @@ fn kemala(s: &Series) -> Detections {
             }
             out.times.push(a.detected_at_ms);
             out.notes.push(format!(
-                "{} vs {:.1} in {} min, score {:.1}",
+                "{} vs {:.1} in {} min, score {:.1}, rank {:.2}",
                 a.observed,
                 a.expected,
                 a.window_seconds / 60,
                 a.score,
+                a.rank,
             ));
         }
     }
@@ -354,6 +360,7 @@ impl Reference {
         Detections {
             times,
             notes: Vec::new(),
+            bars: Vec::new(),
         }
     }
 }
@@ -467,9 +474,43 @@ fn tune_reference(tune: &[&Series], bases: &[Vec<Option<(f64, f64)>>], zscore: b
     best.expect("a grid").1
 }
 
+/// An experiment on the tune set only: its tweet series with their counts
+/// times `scale` (busier streams with the same bursts).
+fn stress(all: &[Series], scale: u32) -> Vec<Series> {
+    all.iter()
+        .filter(|s| s.tune && s.name.starts_with("crisislex"))
+        .map(|s| Series {
+            name: format!("{} x{scale}", s.name),
+            tune: true,
+            gran: s.gran,
+            times: s.times.clone(),
+            counts: s.counts.iter().map(|c| c * scale).collect(),
+            windows: s.windows.clone(),
+            events: s
+                .events
+                .iter()
+                .map(|e| Event {
+                    at: e.at,
+                    dir: e.dir,
+                    what: e.what.clone(),
+                    window: e.window,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 pub fn main(verbose: bool) {
     let started = Instant::now();
-    let all = load();
+    let mut all = load();
+    if let Some(scale) = std::env::var("KEMALA_BENCH_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let s = stress(&all, scale);
+        all.retain(|s| !s.tune);
+        all.splice(0..0, s);
+    }
     let (tune, report): (Vec<&Series>, Vec<&Series>) = all.iter().partition(|s| s.tune);
     let base = |set: &[&Series]| -> Vec<Vec<Option<(f64, f64)>>> {
         set.iter().map(|s| hourly_baseline(s)).collect()
@@ -482,10 +523,15 @@ pub fn main(verbose: bool) {
         zscore.describe(),
         cusum.describe()
     );
+    // `KEMALA_BENCH_REAL=tune` stops before the report set.
+    let only_tune = std::env::var("KEMALA_BENCH_REAL").is_ok_and(|v| v == "tune");
     for (name, set, bases) in [
         ("tune", &tune, &tune_base),
         ("report", &report, &report_base),
     ] {
+        if only_tune && name == "report" {
+            break;
+        }
         let up: usize = set.iter().map(|s| s.scorable().count()).sum();
         let windows: usize = set.iter().map(|s| s.windows.len()).sum();
         let weeks: f64 = set.iter().map(|s| s.weeks()).sum();
@@ -530,30 +576,39 @@ pub fn main(verbose: bool) {
     );
 }
 
-/// Prints every alert of a tune series, and the events, in time order.
+/// Prints every alert of a tune series, and the events, in time order, with
+/// the score the series had to reach.
 fn explain(s: &Series, d: &Detections) {
     let t0 = s.times[0];
-    for e in &s.events {
+    let day = |t: i64| (t - t0) as f64 / DAY as f64;
+    let bar = |t: i64| d.bars.get(s.row_of(t)).copied().unwrap_or(0.0);
+    for &(a, b) in &s.windows {
         println!(
-            "      event   day {:6.2} {:?} {}",
-            (e.at - t0) as f64 / DAY as f64,
-            e.dir,
-            e.what.chars().take(60).collect::<String>()
+            "      window  day {:6.2} to {:6.2}",
+            day(s.times[a]),
+            day(s.times[b] + s.gran)
         );
     }
-    for (t, note) in d.times.iter().zip(&d.notes) {
-        let w = (0..s.windows.len()).find(|&w| {
-            let (a, b) = s.windows[w];
-            *t > s.times[a] && *t <= s.times[b] + s.gran
-        });
+    for e in &s.events {
         println!(
-            "      alert   day {:6.2} {} {note}",
-            (t - t0) as f64 / DAY as f64,
-            if w.is_some() {
-                "in window"
-            } else {
-                "FALSE    "
-            }
+            "      event   day {:6.2} {:?} {} (bar {:.1})",
+            day(e.at),
+            e.dir,
+            e.what.chars().take(60).collect::<String>(),
+            bar(e.at)
+        );
+    }
+    for (&t, note) in d.times.iter().zip(&d.notes) {
+        let inside = s
+            .windows
+            .iter()
+            .any(|&(a, b)| t > s.times[a] && t <= s.times[b] + s.gran);
+        let verdict = if inside { "in window" } else { "FALSE    " };
+        println!(
+            "      alert   day {:6.2} {verdict} {note} (bar before {:.1}, a day later {:.1})",
+            day(t),
+            bar(t - s.gran),
+            bar(t + DAY)
         );
     }
 }

@@ -47,6 +47,8 @@ pub(crate) struct Learn {
     /// Exposure-hours of level data before profiles and dispersion learn
     /// (before that, the level itself is still a guess).
     pub min_hours_for_shape: f64,
+    /// Exposure-hours of weight the level keeps when it adopts a new one.
+    pub adopt_hours: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -153,6 +155,18 @@ impl Baseline {
         self.hc = 0.0;
         self.he = 0.0;
         self.hi = 0;
+    }
+
+    /// Adopts a level `ratio` times the current one (only ever higher), with
+    /// at most `adopt_hours` of weight, so that what follows refines it fast.
+    pub fn adopt(&mut self, ratio: f64, l: &Learn) {
+        if !(ratio > 1.0 && ratio.is_finite()) || l.adopt_hours <= 0.0 {
+            return;
+        }
+        let rate = self.rate * ratio;
+        self.b = self.b.min(l.adopt_hours);
+        self.a = (rate * (self.b + l.prior_hours) - l.prior_count).max(0.0);
+        self.rate = (self.a + l.prior_count) / (self.b + l.prior_hours);
     }
 
     /// Rebuilds the normalized profile from the sums and the parent's profile.

@@ -39,8 +39,11 @@
 //! uncertainty and by learned overdispersion. Learning lags evaluation by one
 //! window and skips every bucket that fell within a pending or firing alert
 //! (and feed outages), so a spike never teaches the baseline that it is
-//! normal. After `relearn_after` (12 h) of firing, a new level is accepted as
-//! the new normal and learning resumes.
+//! normal. A level shift is different: after `relearn_after` (24 h) of firing
+//! or of being pending, the level of the last hours (up to the ring's four)
+//! is adopted at once as the new normal, with little weight so that what
+//! follows refines it, and learning resumes. The alert then resolves, and
+//! the new normal does not fire again: a plateau is one alert.
 //!
 //! # The test
 //! At each closed bucket, for windows of 5 min, 15 min, 1 h and 4 h (derived
@@ -48,13 +51,23 @@
 //! distinct complainants against `M` expected. The score is
 //! `-log10 P(X >= S)` for a negative binomial with mean `M`. A window is a
 //! candidate only with `S >= min_count` and `S >= min_ratio × M`, so 0 versus
-//! 0 and 3 versus 1 never fire. The alert fires when the best score reaches
-//! `-log10(p_value / number of windows)` (Bonferroni over the windows).
-//! Short windows make strong spikes fast; long windows catch a 3× rise in a
-//! series that sees a few complaints an hour.
+//! 0 and 3 versus 1 never fire. Short windows make strong spikes fast; long
+//! windows catch a 3× rise in a series that sees a few complaints an hour.
+//!
+//! The alert fires when the best score reaches the series' **bar**: the
+//! significance floor `-log10(p_value / number of windows)` (Bonferroni over
+//! the windows), or higher where the series' **alert budget** asks for it
+//! (see [`budget`]). Real tweet volumes are wilder than any count model: each
+//! series keeps the record of its own excursions over the last weeks, and
+//! its bar is the score it exceeded about `max_alerts_per_series_week` times
+//! a week (per series; agencies can ask for fewer). A tame series never
+//! notices; a wild one pages only for what stands out in its own history.
+//! Every alert carries its `rank` there: the share of the series' earlier
+//! excursions that stayed lower.
 //!
 //! # Lifecycle
-//! *Idle → pending* (score past `pending_p_value`: learning freezes) *→
+//! *Idle → pending* (score past `pending_p_value`, raised by as much as the
+//! budget raised the bar: learning freezes, for `relearn_after` at most) *→
 //! firing* (event [`AlertEvent::Fired`]) *→ resolved* once the last `window`
 //! has held fewer than `max(stay_min_count, stay_ratio × expected)`
 //! complainants for `resolve_after` (30 min) ([`AlertEvent::Resolved`]).
@@ -85,6 +98,7 @@
 //! children as its regional detail, instead of N unrelated pages.
 
 mod baseline;
+mod budget;
 pub mod nab;
 mod stats;
 #[cfg(test)]
@@ -97,12 +111,14 @@ use serde::{Deserialize, Serialize};
 use crate::config::DetectConfig;
 use crate::model::{stable_hash, Record};
 use baseline::{Baseline, Learn, HOW};
+use budget::Budget;
 
 /// The region code of the province-wide series.
 pub const JATENG: u16 = 0;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
+const WEEK_MS: i64 = 7 * DAY_MS;
 
 /// Tuning of the detector. Take it from the config with
 /// [`DetectorParams::from_config`]; the defaults are the tuned values.
@@ -167,6 +183,18 @@ pub struct DetectorParams {
     pub max_regions: usize,
     /// Offset of local time (WIB, UTC+7) for the hour-of-week profile.
     pub utc_offset_ms: i64,
+    /// The alert budget of a series: at most about this many alerts a week
+    /// (`max_alerts_per_series_week`); see [`budget`].
+    pub max_alerts_per_series_week: f64,
+    /// Budgets of particular (topic, region) series, stricter or looser than
+    /// the default (from the agencies they are routed to).
+    pub series_budgets: BTreeMap<(u16, u16), f64>,
+    /// The weeks of history a young series is judged as if it had (see
+    /// [`budget`]).
+    pub budget_min_weeks: f64,
+    /// Exposure-hours of weight the level keeps when it adopts a new normal
+    /// after `relearn_after` (0: it does not adopt, it only learns again).
+    pub adopt_hours: f64,
     /// Profiles are renormalized every this many hours.
     pub profile_refresh_hours: u32,
     /// A run of buckets without any complaint where the province expected
@@ -208,7 +236,7 @@ impl DetectorParams {
             allowed_lateness_ms: 2 * 60_000,
             warmup_ms: DAY_MS,
             author_memory_ms: HOUR_MS,
-            relearn_after_ms: 12 * HOUR_MS,
+            relearn_after_ms: 24 * HOUR_MS,
             level_half_life_ms: 3 * DAY_MS,
             dispersion_half_life_ms: 7 * DAY_MS,
             day_memory: 0.9,
@@ -226,6 +254,10 @@ impl DetectorParams {
             max_samples: 5,
             max_regions: 64,
             utc_offset_ms: 7 * HOUR_MS,
+            max_alerts_per_series_week: c.max_alerts_per_series_week,
+            series_budgets: BTreeMap::new(),
+            budget_min_weeks: 2.0,
+            adopt_hours: 6.0,
             profile_refresh_hours: 6,
             outage_min_expected: 10.0,
             max_catch_up_ms: 14 * DAY_MS,
@@ -249,6 +281,7 @@ impl DetectorParams {
             phi_min: self.dispersion_min,
             phi_max: self.dispersion_max,
             min_hours_for_shape: 24.0,
+            adopt_hours: self.adopt_hours.max(0.0),
         }
     }
 }
@@ -291,6 +324,9 @@ pub struct Alert {
     pub window_seconds: u64,
     /// `-log10` of the tail probability (strongest so far).
     pub score: f64,
+    /// Where that score ranks among the series' own excursions of the last
+    /// weeks: the share of them that stayed lower (1: its highest).
+    pub rank: f64,
     /// Ids of a few tweets by distinct authors in the spike, earliest first.
     pub sample_tweet_ids: Vec<u64>,
     /// For a province-wide alert: the regions that fired during it.
@@ -383,7 +419,11 @@ struct Firing {
 #[derive(Debug)]
 enum Phase {
     Idle,
-    Pending { last: i64 },
+    /// Elevated since `since`, last at or above the pending score at `last`.
+    Pending {
+        last: i64,
+        since: i64,
+    },
     Firing(Box<Firing>),
 }
 
@@ -409,6 +449,8 @@ struct Key {
     blocked: i64,
     /// Bucket in which its last alert resolved (onsets come after it).
     last_resolved: i64,
+    /// Its own excursions, and the score its alert budget asks for.
+    budget: Box<Budget>,
 }
 
 impl Key {
@@ -683,6 +725,14 @@ impl Detector {
         Some(base.rate * base.factor(slot, frac) as f64)
     }
 
+    /// The score a series must reach to fire now: the significance floor,
+    /// or higher where its alert budget asks for more. `None` for a series
+    /// never seen.
+    pub fn bar(&self, topic: u16, region: u16) -> Option<f64> {
+        let k = *self.index.get(&(topic, region))?;
+        Some(self.fire_score.max(self.keys[k].budget.threshold()))
+    }
+
     /// An estimate of the heap and inline memory the detector holds.
     pub fn approx_bytes(&self) -> usize {
         use std::mem::size_of;
@@ -698,7 +748,8 @@ impl Detector {
                 + nw * (size_of::<u32>() + size_of::<f64>())
                 + k.seen.capacity() * (size_of::<u64>() + size_of::<i64>() + 1)
                 + k.samples.capacity() * size_of::<(i64, u64)>()
-                + Baseline::heap_bytes();
+                + Baseline::heap_bytes()
+                + Budget::heap_bytes();
             if let Phase::Firing(f) = &k.phase {
                 total += size_of::<Firing>()
                     + f.alert.id.capacity()
@@ -810,6 +861,15 @@ impl Detector {
             phase: Phase::Idle,
             blocked: i64::MIN,
             last_resolved: i64::MIN,
+            budget: Box::new(Budget::new(
+                *self
+                    .p
+                    .series_budgets
+                    .get(&(topic, region))
+                    .unwrap_or(&self.p.max_alerts_per_series_week),
+                self.p.budget_min_weeks,
+                self.pending_score,
+            )),
         });
         self.index.insert((topic, region), k);
         if region == JATENG {
@@ -853,13 +913,24 @@ impl Detector {
     }
 
     fn armed(&self, key: &Key, now: i64) -> bool {
-        let warm = (self.p.warmup_ms / self.p.bucket_ms).max(self.ring_len as i64);
-        now - key.first >= warm && self.origin.is_some_and(|o| now - o >= warm)
+        armed(&self.p, self.ring_len, self.origin, key.first, now)
+    }
+
+    /// The week of a bucket (local time), for the budget's history.
+    fn week_of(&self, bucket: i64) -> i64 {
+        (bucket * self.p.bucket_ms + self.p.utc_offset_ms).div_euclid(WEEK_MS)
+    }
+
+    /// Two visits of a score level are one excursion unless the score stayed
+    /// below it this long in between: as long as an alert takes to resolve.
+    fn excursion_gap(&self) -> i64 {
+        (self.p.resolve_after_ms / self.p.bucket_ms).max(1)
     }
 
     /// Pushes the bucket into a key's windows and runs its state machine.
     fn step_key(&mut self, k: usize, now: i64, slot: usize, frac: f32) {
         let armed = self.armed(&self.keys[k], now);
+        let (week, gap) = (self.week_of(now), self.excursion_gap());
         let learn = &self.learn;
         let p = &self.p;
         let key = &mut self.keys[k];
@@ -901,7 +972,21 @@ impl Detector {
             }
         }
         let score = best.map_or(0.0, |b| b.score);
-        if !key.is_firing() && score >= self.fire_score {
+        // The bar this series must clear: significance, raised by its own
+        // record so that it stays within its alert budget. Pending (which
+        // freezes learning) moves up with it.
+        let fire_at = self.fire_score.max(key.budget.threshold());
+        let pending_at = self.pending_score + (fire_at - self.fire_score);
+        if armed {
+            let hold = match &key.phase {
+                Phase::Firing(f) => f.alert.score,
+                _ => 0.0,
+            };
+            key.budget.observe(score, hold, now, week, gap);
+        }
+        let relearn = (p.relearn_after_ms / p.bucket_ms).max(1);
+        let mut adopt_now = false;
+        if !key.is_firing() && score >= fire_at {
             if let Some(eval) = best {
                 self.fire(k, now, eval, None);
             }
@@ -909,18 +994,28 @@ impl Detector {
         }
         match &mut key.phase {
             Phase::Idle => {
-                if score >= self.pending_score {
-                    key.phase = Phase::Pending { last: now };
+                if score >= pending_at {
+                    key.phase = Phase::Pending {
+                        last: now,
+                        since: now,
+                    };
                     key.blocked = now;
                 }
             }
-            Phase::Pending { last } => {
-                if score >= self.pending_score {
+            Phase::Pending { last, since } => {
+                if score >= pending_at {
                     *last = now;
-                } else if now - *last >= p.window_buckets as i64 {
+                }
+                let (last, elevated) = (*last, now - *since);
+                if now - last >= p.window_buckets as i64 {
                     key.phase = Phase::Idle;
                 }
-                key.blocked = now;
+                if elevated < relearn {
+                    key.blocked = now;
+                }
+                // Elevated for so long without firing: the new level is the
+                // series' normal now.
+                adopt_now = elevated == relearn;
             }
             Phase::Firing(f) => {
                 if let Some(eval) = best.filter(|e| e.score > f.alert.score) {
@@ -929,6 +1024,7 @@ impl Detector {
                     a.expected = round3(eval.expected);
                     a.window_seconds = (p.windows[eval.window] as i64 * p.bucket_ms / 1000) as u64;
                     a.score = round3(eval.score);
+                    a.rank = round3(key.budget.rank(eval.score, now, gap));
                     let sev = severity(p, a);
                     if sev > a.severity {
                         a.severity = sev;
@@ -947,10 +1043,17 @@ impl Detector {
                         }
                     }
                 }
-                if now - f.fired < p.relearn_after_ms / p.bucket_ms {
+                let firing = now - f.fired;
+                if firing < relearn {
                     key.blocked = now;
                 }
+                // A plateau this long is the new normal: learn its level at
+                // once, so that it resolves and does not fire again.
+                adopt_now = firing == relearn;
             }
+        }
+        if adopt_now {
+            adopt(key, now, relearn, self.mask, learn);
         }
     }
 
@@ -993,6 +1096,7 @@ impl Detector {
             expected: round3(eval.expected),
             window_seconds: (p.windows[eval.window] as i64 * p.bucket_ms / 1000) as u64,
             score: round3(eval.score),
+            rank: round3(key.budget.rank(eval.score, now, self.excursion_gap())),
             sample_tweet_ids: key
                 .samples
                 .iter()
@@ -1147,9 +1251,13 @@ impl Detector {
         self.global
             .close_hour(hour_slot, j - origin >= warm, &self.learn);
         let memory = (self.p.author_memory_ms / self.p.bucket_ms).max(1);
+        let week = self.week_of(now);
         for key in &mut self.keys {
             let robust = j - key.first >= warm;
             key.base.close_hour(hour_slot, robust, &self.learn);
+            if armed(&self.p, self.ring_len, self.origin, key.first, now) {
+                key.budget.close_hour(week);
+            }
             key.seen.retain(|_, last| now - *last < memory);
             // Recompute the window sums of expectations so float error cannot drift.
             for (wi, &w) in self.p.windows.iter().enumerate() {
@@ -1195,6 +1303,28 @@ impl Detector {
     }
 }
 
+/// Whether a key may fire: it, and the detector, have a warm-up of history.
+fn armed(p: &DetectorParams, ring_len: usize, origin: Option<i64>, first: i64, now: i64) -> bool {
+    let warm = (p.warmup_ms / p.bucket_ms).max(ring_len as i64);
+    now - first >= warm && origin.is_some_and(|o| now - o >= warm)
+}
+
+/// Makes the level of the last `span` buckets (at most the ring) the key's
+/// normal: a level shift that lasted `relearn_after` is learned at once
+/// instead of over the level's half-life.
+fn adopt(key: &mut Key, now: i64, span: i64, mask: i64, learn: &Learn) {
+    let span = span.min(mask).min(now - key.first).max(1);
+    let (mut c, mut mu) = (0.0, 0.0);
+    for b in now - span + 1..=now {
+        let pos = (b & mask) as usize;
+        c += key.ring_c[pos] as f64;
+        mu += key.ring_mu[pos] as f64;
+    }
+    if mu > 0.0 {
+        key.base.adopt(c / mu, learn);
+    }
+}
+
 fn severity(p: &DetectorParams, a: &Alert) -> Severity {
     let strong =
         a.observed >= p.critical_ratio * a.expected && a.observed >= 3.0 * p.min_count as f64;
@@ -1220,6 +1350,7 @@ fn placeholder() -> Alert {
         expected: 0.0,
         window_seconds: 0,
         score: 0.0,
+        rank: 0.0,
         sample_tweet_ids: Vec::new(),
         regions: Vec::new(),
         parent: None,

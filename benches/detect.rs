@@ -1373,6 +1373,7 @@ fn params() -> DetectorParams {
         match k.trim() {
             "relearn_after_h" => p.relearn_after_ms = (v * HOUR as f64) as i64,
             "adopt_hours" => p.adopt_hours = v,
+            "blocked_profile_cap" => p.blocked_profile_cap = v,
             "budget_min_weeks" => p.budget_min_weeks = v,
             "dispersion_max" => p.dispersion_max = v,
             "dispersion_prior" => p.dispersion_prior = v,

@@ -39,7 +39,10 @@
 //! uncertainty and by learned overdispersion. Learning lags evaluation by one
 //! window and skips every bucket that fell within a pending or firing alert
 //! (and feed outages), so a spike never teaches the baseline that it is
-//! normal. A level shift is different: after `relearn_after` (24 h) of firing
+//! normal. Only the hour-of-week profile sees those buckets, capped at twice
+//! what it expected: a burst that comes back at the same hour every week
+//! becomes part of the rhythm instead of firing every week. A level shift is
+//! different: after `relearn_after` (24 h) of firing
 //! or of being pending, the level of the last hours (up to the ring's four)
 //! is adopted at once as the new normal, with little weight so that what
 //! follows refines it, and learning resumes. The alert then resolves, and
@@ -192,6 +195,9 @@ pub struct DetectorParams {
     /// The weeks of history a young series is judged as if it had (see
     /// [`budget`]).
     pub budget_min_weeks: f64,
+    /// Buckets an alert kept from learning still reach the hour-of-week
+    /// profile, capped at this multiple of what was expected (0: never).
+    pub blocked_profile_cap: f64,
     /// Exposure-hours of weight the level keeps when it adopts a new normal
     /// after `relearn_after` (0: it does not adopt, it only learns again).
     pub adopt_hours: f64,
@@ -258,6 +264,7 @@ impl DetectorParams {
             series_budgets: BTreeMap::new(),
             budget_min_weeks: 2.0,
             adopt_hours: 6.0,
+            blocked_profile_cap: 2.0,
             profile_refresh_hours: 6,
             outage_min_expected: 10.0,
             max_catch_up_ms: 14 * DAY_MS,
@@ -282,6 +289,7 @@ impl DetectorParams {
             phi_max: self.dispersion_max,
             min_hours_for_shape: 24.0,
             adopt_hours: self.adopt_hours.max(0.0),
+            blocked_cap: self.blocked_profile_cap.max(0.0),
         }
     }
 }
@@ -1235,9 +1243,13 @@ impl Detector {
             let f = self.global.factor(slot, frac);
             self.global.learn_bucket(total, f, &self.learn);
             for key in &mut self.keys {
-                if j >= key.first && key.blocked < j {
+                if j >= key.first {
                     let f = key.base.factor(slot, frac);
-                    key.base.learn_bucket(key.ring_c[pos], f, &self.learn);
+                    if key.blocked < j {
+                        key.base.learn_bucket(key.ring_c[pos], f, &self.learn);
+                    } else {
+                        key.base.learn_blocked(key.ring_c[pos], f, &self.learn);
+                    }
                 }
             }
         }

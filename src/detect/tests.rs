@@ -687,3 +687,29 @@ fn a_level_shift_is_learned_and_its_plateau_is_one_alert() {
         .unwrap();
     assert!(peak > 100.0, "expected {peak} an hour at the daily peak");
 }
+
+#[test]
+fn a_burst_that_comes_back_every_week_becomes_part_of_the_rhythm() {
+    // Every Monday from 09:00 WIB, 45 minutes at about four times the rate.
+    let week = 7 * DAY;
+    let mut extra = Vec::new();
+    for w in 1..9 {
+        let at = T0 + w * week + 2 * HOUR;
+        extra.extend(spike(w as u64 * 1000, FLOOD, SEMARANG, at, 45 * MIN, 90));
+    }
+    let busy = [Series {
+        topic: FLOOD,
+        region: SEMARANG,
+        per_hour: 30.0,
+    }];
+    let records = feed(31, &busy, T0, T0 + 9 * week, extra);
+    let mut sim = Sim::new();
+    sim.run(&records, 500);
+    let fired = regional_fired(&sim);
+    assert!(!fired.is_empty(), "the first Mondays are news");
+    let late: Vec<_> = fired
+        .iter()
+        .filter(|a| a.detected_at_ms >= T0 + 6 * week)
+        .collect();
+    assert!(late.is_empty(), "still firing on Mondays: {late:#?}");
+}

@@ -35,13 +35,21 @@
 //!
 //! Their thresholds (`z`; `k` and `h`) are chosen on the tune set, by the
 //! same NAB score, from a small grid; the report set only measures.
+//!
+//! Then kemala again with other alert budgets (tune set) and without any
+//! (both sets), to show what the budget does. `KEMALA_BENCH_VERBOSE=1`
+//! explains every alert of the tune series (never of the report series),
+//! `KEMALA_BENCH_REAL=tune` stops before the report set, and
+//! `KEMALA_BENCH_STRESS=k` replaces the tune set by its tweet series with
+//! counts times `k`: busier streams with the same bursts, as wild as busy
+//! tweet volumes are, which the alert budget was tuned on too (k = 5, 20).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kemala::detect::nab::{self, STANDARD};
-use kemala::detect::{AlertEvent, Detector};
+use kemala::detect::{AlertEvent, Detector, DetectorParams};
 use kemala::model::{Record, RegionCode, TopicId};
 
 const MIN: i64 = 60_000;
@@ -223,8 +231,8 @@ struct Detections {
 }
 
 /// Replays a series through kemala's detector.
-fn kemala(s: &Series) -> Detections {
-    let mut det = Detector::new(crate::params(), 1);
+fn kemala(s: &Series, params: &DetectorParams) -> Detections {
+    let mut det = Detector::new(params.clone(), 1);
     let mut events = Vec::new();
     let mut rec = Record {
         topics: vec![TopicId(0)],
@@ -500,9 +508,40 @@ fn stress(all: &[Series], scale: u32) -> Vec<Series> {
         .collect()
 }
 
+/// Runs kemala with `params` on a set: per-series lines if `lines`.
+fn run_kemala(set: &[&Series], params: &DetectorParams, lines: bool, verbose: bool) -> Tally {
+    let mut k = Tally::default();
+    for s in set {
+        let t = Instant::now();
+        let d = kemala(s, params);
+        let one = k.add(s, &d);
+        if lines {
+            println!(
+                "   {:<34} {:>2} min buckets {:5.1} weeks: {}/{} events, {:>3} false alerts ({:.2}/week), NAB raw {:+.2} ({:.1}s)",
+                short(&s.name),
+                s.gran / MIN,
+                s.weeks(),
+                one.detected,
+                one.up,
+                one.false_alerts,
+                one.false_alerts as f64 / s.weeks(),
+                one.raw,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        if verbose && s.tune {
+            explain(s, &d);
+        }
+    }
+    k
+}
+
 pub fn main(verbose: bool) {
     let started = Instant::now();
     let mut all = load();
+    // `KEMALA_BENCH_STRESS=k`: the tune set's tweet series with counts
+    // times k instead of the tune set (busier streams with the same bursts,
+    // as wild as real busy tweet volumes), to tune on.
     if let Some(scale) = std::env::var("KEMALA_BENCH_STRESS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -518,10 +557,14 @@ pub fn main(verbose: bool) {
     let (tune_base, report_base) = (base(&tune), base(&report));
     let zscore = tune_reference(&tune, &tune_base, true);
     let cusum = tune_reference(&tune, &tune_base, false);
+    let params = crate::params();
+    let budget = |b: f64| DetectorParams {
+        max_alerts_per_series_week: b,
+        ..params.clone()
+    };
     println!(
-        "\n== real series (benches/data/series): kemala vs references; references' thresholds chosen on the tune set: {}; {} ==",
-        zscore.describe(),
-        cusum.describe()
+        "\n== real series with labelled events (benches/data/series): kemala (budget {} alert a series-week) and two references, thresholds chosen on the tune set ==",
+        params.max_alerts_per_series_week
     );
     // `KEMALA_BENCH_REAL=tune` stops before the report set.
     let only_tune = std::env::var("KEMALA_BENCH_REAL").is_ok_and(|v| v == "tune");
@@ -539,27 +582,7 @@ pub fn main(verbose: bool) {
             "\n-- {name} set: {} series, {weeks:.0} series-weeks, {windows} windows, {up} rising events after the first day --",
             set.len()
         );
-        let mut k = Tally::default();
-        for s in set.iter() {
-            let t = Instant::now();
-            let d = kemala(s);
-            let one = k.add(s, &d);
-            println!(
-                "   {:<34} {:>5} min buckets {:5.1} weeks: {}/{} events, {:>3} false alerts ({:.2}/week), NAB raw {:+.2} ({:.1}s)",
-                short(&s.name),
-                s.gran / MIN,
-                s.weeks(),
-                one.detected,
-                one.up,
-                one.false_alerts,
-                one.false_alerts as f64 / s.weeks(),
-                one.raw,
-                t.elapsed().as_secs_f64()
-            );
-            if verbose && s.tune {
-                explain(s, &d);
-            }
-        }
+        let k = run_kemala(set, &params, true, verbose);
         let mut z = Tally::default();
         let mut c = Tally::default();
         for (s, b) in set.iter().zip(bases.iter()) {
@@ -569,6 +592,14 @@ pub fn main(verbose: bool) {
         println!("{}", k.line("kemala"));
         println!("{}", z.line(&format!("reference: {}", zscore.describe())));
         println!("{}", c.line(&format!("reference: {}", cusum.describe())));
+        // What the budget does: other budgets on the tune set, none on both.
+        let others: &[f64] = if name == "tune" { &[0.5, 2.0] } else { &[] };
+        for &b in others {
+            let t = run_kemala(set, &budget(b), false, false);
+            println!("{}", t.line(&format!("kemala, budget {b} a series-week")));
+        }
+        let t = run_kemala(set, &budget(1e9), false, false);
+        println!("{}", t.line("kemala without a budget"));
     }
     println!(
         "(real series: {:.1}s; delays from the labelled event time to the first detection in its window)",

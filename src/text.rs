@@ -606,35 +606,26 @@ impl Analyzer {
         };
         // dalane is dalan, and omahku is omah, which slang reads as rumah.
         let word = self.javanese_base(word).unwrap_or(word);
+        let mut push = |term: String| {
+            out.push(Token {
+                raw: lower.to_string(),
+                term,
+                kind: TokenKind::Word,
+                from,
+                to,
+                position: *position,
+                capitalised,
+                sentence_start,
+            });
+            *position += 1;
+        };
         match self.slang.get(word) {
             Some(expansion) => {
                 for w in expansion {
-                    out.push(Token {
-                        raw: lower.to_string(),
-                        term: self.term(w),
-                        kind: TokenKind::Word,
-                        from,
-                        to,
-                        position: *position,
-                        capitalised,
-                        sentence_start,
-                    });
-                    *position += 1;
+                    push(self.term(w));
                 }
             }
-            None => {
-                out.push(Token {
-                    raw: lower.to_string(),
-                    term: self.term(word),
-                    kind: TokenKind::Word,
-                    from,
-                    to,
-                    position: *position,
-                    capitalised,
-                    sentence_start,
-                });
-                *position += 1;
-            }
+            None => push(self.term(word)),
         }
     }
 

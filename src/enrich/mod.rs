@@ -14,9 +14,9 @@ pub mod topic;
 use std::collections::HashMap;
 
 use crate::config::{AgencyKind, Config};
-use crate::model::{AgencyId, Enriched, RegionCode, TopicId, Tweet};
+use crate::model::{AgencyId, Enriched, Lang, RegionCode, TopicId, Tweet};
 use crate::text::{analyzer, Analyzer, Token};
-use lang::{Lang, LanguageDetector};
+use lang::LanguageDetector;
 use region::RegionResolver;
 use topic::TopicClassifier;
 

@@ -495,7 +495,7 @@ fn replay_with_a_kill_9_halfway_gives_the_same_alerts_and_webhooks_survive_it() 
     let first = run("engine-a");
     // Wait for the webhook to fail at least once: the alert fired and its
     // notification is in the outbox.
-    wait_for("a failed webhook attempt", Duration::from_secs(120), || {
+    wait_for("a failed webhook attempt", Duration::from_secs(300), || {
         sink.all().iter().any(|r| r.status == 500).then_some(())
     });
     first.signal(libc::SIGKILL);
@@ -506,7 +506,7 @@ fn replay_with_a_kill_9_halfway_gives_the_same_alerts_and_webhooks_survive_it() 
     let total = feed.len() as u64;
     wait_for(
         "the whole feed after the restart, and event time at its end",
-        Duration::from_secs(180),
+        Duration::from_secs(300),
         || settled(&status(port)?, total, end_ms),
     );
     crate::common::wait_eq(
@@ -582,12 +582,12 @@ fn quiet_keys_and_empty_windows_never_fire() {
             serde_json::to_vec(&serde_json::json!({"data": {
                 "id": (900_000 + i).to_string(), "author_id": (70_000 + i).to_string(),
                 "text": "Kebakaran gudang di Blora, asap tebal, tolong damkar segera #KemalaJateng",
-                "created_at": kemala::http::rfc3339(t0 + i * 60_000)}}))
+                "created_at": kemala::timestamp::rfc3339(t0 + i * 60_000)}}))
             .unwrap()
         })
         .collect();
     msgs.push(
-        serde_json::to_vec(&serde_json::json!({"data": {"id": "900100", "author_id": "1", "text": "selamat pagi", "created_at": kemala::http::rfc3339(t0 + 6 * 3_600_000)}}))
+        serde_json::to_vec(&serde_json::json!({"data": {"id": "900100", "author_id": "1", "text": "selamat pagi", "created_at": kemala::timestamp::rfc3339(t0 + 6 * 3_600_000)}}))
             .unwrap(),
     );
     let n = produce_all(&e.bootstrap(), "tweets", msgs) as u64;

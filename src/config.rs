@@ -165,7 +165,7 @@ pub struct DetectConfig {
     pub p_value: f64,
     /// The most alerts a week one (topic, region) series should send: a
     /// series that is wilder than that needs a higher score to fire.
-    /// Agencies may ask for fewer in `agencies.toml`.
+    /// Agencies may name their own number in `agencies.toml`.
     pub max_alerts_per_series_week: f64,
 }
 

@@ -63,8 +63,9 @@
 //! (see [`budget`]). Real tweet volumes are wilder than any count model: each
 //! series keeps the record of its own excursions over the last weeks, and
 //! its bar is the score it exceeded about `max_alerts_per_series_week` times
-//! a week (per series; agencies can ask for fewer). A tame series never
-//! notices; a wild one pages only for what stands out in its own history.
+//! a week (per series; agencies can name their own number). A tame series
+//! never notices; a wild one pages only for what stands out in its own
+//! history.
 //! Every alert carries its `rank` there: the share of the series' earlier
 //! excursions that stayed lower.
 //!

@@ -420,6 +420,25 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let d = &e.detect;
+    println!(
+        "detect: {} buckets, {} window, min_count {}, p_value {:e}, at most about {} alert(s) per series-week{}",
+        d.bucket,
+        d.window,
+        d.min_count,
+        d.p_value,
+        d.max_alerts_per_series_week,
+        if c.agency_budgets.is_empty() {
+            String::new()
+        } else {
+            let own: Vec<String> = c
+                .agency_budgets
+                .iter()
+                .map(|(id, n)| format!("{id} {n}"))
+                .collect();
+            format!(" ({})", own.join(", "))
+        }
+    );
     println!(
         "data: {} regions, {} topics, {} agencies",
         c.regions.len(),

@@ -307,6 +307,10 @@ pub struct DetectConfig {
     /// How long a firing spike must stay below its stay level (judged on
     /// `window`) before it resolves.
     pub resolve_after: HumanDuration,
+    /// The most alerts a week one (topic, region) series should send: a
+    /// series that is wilder than that needs a higher score to fire.
+    /// Agencies may name their own number in `agencies.toml`.
+    pub max_alerts_per_series_week: f64,
 }
 
 impl Default for DetectConfig {
@@ -317,6 +321,7 @@ impl Default for DetectConfig {
             min_count: 5,
             p_value: 1e-6,
             resolve_after: HumanDuration(Duration::from_secs(30 * 60)),
+            max_alerts_per_series_week: 1.0,
         }
     }
 }
@@ -492,6 +497,11 @@ pub struct AgencyDef {
 #[serde(deny_unknown_fields)]
 pub struct AgenciesFile {
     pub agency: Vec<AgencyDef>,
+    /// Per agency id: the most spike alerts a week one series routed to it
+    /// should send, where it wants another number than
+    /// `detect.max_alerts_per_series_week`.
+    #[serde(default)]
+    pub max_alerts_per_series_week: BTreeMap<String, f64>,
 }
 
 /// A whole, validated configuration: the engine settings and the data files.
@@ -503,6 +513,8 @@ pub struct Config {
     pub regions: Vec<RegionDef>,
     pub topics: Vec<TopicDef>,
     pub agencies: Vec<AgencyDef>,
+    /// Alert budgets asked for by agencies (agency id → alerts a week).
+    pub agency_budgets: BTreeMap<String, f64>,
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
@@ -570,6 +582,7 @@ impl Config {
             regions: r.region,
             topics: t.topic,
             agencies: a.agency,
+            agency_budgets: a.max_alerts_per_series_week,
         };
         config.validate(regions.0, topics.0, agencies.0)?;
         Ok(config)
@@ -652,6 +665,14 @@ impl Config {
                 src,
                 "index.writer_memory_mib",
                 "must be at least 16",
+            ));
+        }
+        let budget = self.engine.detect.max_alerts_per_series_week;
+        if !(budget.is_finite() && budget > 0.0) {
+            return Err(invalid(
+                src,
+                "detect.max_alerts_per_series_week",
+                "must be a number of alerts above zero, such as 1 or 0.5",
             ));
         }
         let mut codes = HashSet::new();
@@ -785,7 +806,32 @@ impl Config {
                 }
             }
         }
+        for (id, budget) in &self.agency_budgets {
+            let key = format!("max_alerts_per_series_week.{id}");
+            if !seen_agencies.contains(id.as_str()) {
+                return Err(invalid(afile, key, format!("unknown agency `{id}`")));
+            }
+            if !(budget.is_finite() && *budget > 0.0) {
+                return Err(invalid(
+                    afile,
+                    key,
+                    "must be a number of alerts above zero, such as 1 or 0.5",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The alert budget of a (topic, region) series routed to `agencies`:
+    /// the strictest of what each asks for (`detect.max_alerts_per_series_week`
+    /// unless it names its own), or that default when it routes nowhere.
+    pub fn series_budget<'a>(&self, agencies: impl IntoIterator<Item = &'a str>) -> f64 {
+        let default = self.engine.detect.max_alerts_per_series_week;
+        agencies
+            .into_iter()
+            .map(|a| *self.agency_budgets.get(a).unwrap_or(&default))
+            .reduce(f64::min)
+            .unwrap_or(default)
     }
 }
 
@@ -834,6 +880,14 @@ mod tests {
             &["kafka.dead_letter_topic", "loop"],
         );
         check_err("[http]\nlisten = \"nowhere\"\n", &["kemala.toml", "listen"]);
+        check_err(
+            "[detect]\nmax_alerts_per_series_week = 0\n",
+            &[
+                "kemala.toml",
+                "detect.max_alerts_per_series_week",
+                "above zero",
+            ],
+        );
         check_err(
             "[kafka]\noffset_reset = \"latest\"\n",
             &["kemala.toml", "offset_reset", "earliest", "fail"],
@@ -901,5 +955,40 @@ mod tests {
         std::env::remove_var(&var);
         let err = c.resolve_tokens().unwrap_err().to_string();
         assert!(err.contains(&format!("`{var}` is not set")), "{err}");
+    }
+
+    fn with_agency_budgets(table: &str) -> Result<Config, ConfigError> {
+        let agencies = format!("[max_alerts_per_series_week]\n{table}\n{EMBEDDED_AGENCIES}");
+        Config::from_parts(
+            "kemala.toml".into(),
+            EngineConfig::default(),
+            ("regions.toml", EMBEDDED_REGIONS),
+            ("topics.toml", EMBEDDED_TOPICS),
+            ("agencies.toml", &agencies),
+        )
+    }
+
+    #[test]
+    fn a_series_takes_the_strictest_budget_of_its_agencies() {
+        let c = with_agency_budgets("pln = 0.5\npemkot_semarang = 3").expect("valid");
+        assert_eq!(c.series_budget(["pln", "governor"]), 0.5);
+        assert_eq!(c.series_budget(["governor"]), 1.0);
+        assert_eq!(c.series_budget(["pemkot_semarang"]), 3.0);
+        assert_eq!(c.series_budget(["pemkot_semarang", "bpbd_jateng"]), 1.0);
+        assert_eq!(c.series_budget([]), 1.0);
+        for (table, needle) in [
+            ("nobody = 1", "unknown agency `nobody`"),
+            ("pln = -1", "above zero"),
+        ] {
+            let err = with_agency_budgets(table)
+                .expect_err("rejected")
+                .to_string();
+            assert!(
+                err.contains("agencies.toml")
+                    && err.contains("max_alerts_per_series_week")
+                    && err.contains(needle),
+                "{err}"
+            );
+        }
     }
 }

@@ -45,15 +45,28 @@ impl Trackers {
         alerts: Arc<AlertStore>,
         metrics: Arc<Metrics>,
     ) -> Trackers {
+        // Each series' alert budget, from the agencies it is routed to: a
+        // function of the config, fixed for the detector's life.
+        let mut params = DetectorParams::from_config(&config.engine.detect);
+        let codes = config
+            .regions
+            .iter()
+            .filter_map(|r| r.code.parse::<u16>().ok());
+        for region in std::iter::once(0).chain(codes) {
+            for topic in 0..config.topics.len() as u16 {
+                let agencies = routed_agencies(&config, &enricher, topic, region);
+                let budget = config.series_budget(agencies.iter().map(String::as_str));
+                if budget != params.max_alerts_per_series_week {
+                    params.series_budgets.insert((topic, region), budget);
+                }
+            }
+        }
         Trackers {
             latency: Arc::new(Mutex::new(Tracker::new(
                 &config.engine.latency,
                 &config.agencies,
             ))),
-            detector: Mutex::new(Detector::new(
-                DetectorParams::from_config(&config.engine.detect),
-                config.topics.len(),
-            )),
+            detector: Mutex::new(Detector::new(params, config.topics.len())),
             terms: Mutex::new(RecentTerms::default()),
             enricher,
             alerts,
@@ -161,21 +174,7 @@ impl Trackers {
                     .with_label_values(&[&topic.id, &region_slug, severity])
                     .inc();
             }
-            // The agency routing sends this topic and region to, then the
-            // topic's own provincial agency.
-            let mut agencies: Vec<String> = Vec::new();
-            let routed = self
-                .enricher
-                .route(&[TopicId(a.topic)], RegionCode(a.region));
-            for id in routed
-                .into_iter()
-                .map(|id| self.config.agencies[id.0 as usize].id.clone())
-                .chain(topic.agencies.first().cloned())
-            {
-                if !agencies.contains(&id) {
-                    agencies.push(id);
-                }
-            }
+            let agencies = routed_agencies(&self.config, &self.enricher, a.topic, a.region);
             let place = if a.region == 0 {
                 "Jawa Tengah".to_string()
             } else {
@@ -206,6 +205,7 @@ impl Trackers {
                 expected: a.expected,
                 window_seconds: a.window_seconds,
                 score: a.score,
+                rank: Some(a.rank),
                 agencies,
                 top_terms: self.top_terms(&a.sample_tweet_ids),
                 sample_tweet_ids: a.sample_tweet_ids,
@@ -294,6 +294,7 @@ impl Trackers {
                         expected: 0.0,
                         window_seconds: target.0.as_secs(),
                         score: count as f64,
+                        rank: None,
                         agencies: vec![id],
                         sample_tweet_ids: Vec::new(),
                         top_terms: Vec::new(),
@@ -350,6 +351,23 @@ impl Trackers {
                 .set(n as i64);
         }
     }
+}
+
+/// The agencies a (topic, region) series' alerts go to: the one routing
+/// sends this topic and region to, then the topic's own provincial agency.
+fn routed_agencies(config: &Config, enricher: &Enricher, topic: u16, region: u16) -> Vec<String> {
+    let mut agencies: Vec<String> = Vec::new();
+    let routed = enricher.route(&[TopicId(topic)], RegionCode(region));
+    for id in routed
+        .into_iter()
+        .map(|id| config.agencies[id.0 as usize].id.clone())
+        .chain(config.topics[topic as usize].agencies.first().cloned())
+    {
+        if !agencies.contains(&id) {
+            agencies.push(id);
+        }
+    }
+    agencies
 }
 
 /// Words that say nothing about what a complaint is about.

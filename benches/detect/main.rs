@@ -18,8 +18,10 @@
 //! incidents (3–8 regions of one topic at once, 3×–10×, 1–4 h).
 //!
 //! Parameters are the library defaults unless `KEMALA_DETECT_BUCKET`,
-//! `KEMALA_DETECT_WINDOW`, `KEMALA_DETECT_MIN_COUNT` or `KEMALA_DETECT_P_VALUE`
-//! override the matching `[detect]` key. They were tuned on the `tune` seeds
+//! `KEMALA_DETECT_WINDOW`, `KEMALA_DETECT_MIN_COUNT`, `KEMALA_DETECT_P_VALUE`
+//! or `KEMALA_DETECT_MAX_ALERTS_PER_SERIES_WEEK` override the matching
+//! `[detect]` key (and `KEMALA_DETECT_SET=name=value,...` a few internal
+//! ones, see `params`). They were tuned on the `tune` seeds
 //! (1–3); the `report` seeds (101–103) only measure. Figures per group:
 //! * recall for spikes ≥3× lasting ≥15 min (target ≥ 95%), by band and by
 //!   series volume. A spike counts as detected when an alert of its series
@@ -45,6 +47,11 @@
 //!
 //! `KEMALA_BENCH_VERBOSE=1` explains every false alert and missed spike of
 //! the tune seeds (never of the report seeds).
+//!
+//! Then the same detector runs on real count series with independently
+//! labelled events, next to two simple references, scored with NAB's method
+//! (see `real.rs` and `benches/data/series/README.md`).
+//! `KEMALA_BENCH_ONLY=synthetic` or `=real` runs one part only.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -54,6 +61,7 @@ use kemala::model::{Record, RegionCode, TopicId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+mod real;
 mod score;
 mod world;
 
@@ -454,9 +462,40 @@ fn params() -> DetectorParams {
     {
         c.p_value = p;
     }
+    if let Some(b) = std::env::var("KEMALA_DETECT_MAX_ALERTS_PER_SERIES_WEEK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        c.max_alerts_per_series_week = b;
+    }
     let mut p = DetectorParams::from_config(&c);
     if let Ok(v) = std::env::var("KEMALA_DETECT_WINDOWS") {
         p.windows = v.split(',').filter_map(|w| w.trim().parse().ok()).collect();
+    }
+    // Internal parameters, to compare settings: `name=value,...`.
+    for kv in std::env::var("KEMALA_DETECT_SET")
+        .unwrap_or_default()
+        .split(',')
+    {
+        let Some((k, v)) = kv.split_once('=') else {
+            continue;
+        };
+        let v: f64 = v.trim().parse().expect("a number");
+        match k.trim() {
+            "relearn_after_h" => p.relearn_after_ms = (v * HOUR as f64) as i64,
+            "adopt_hours" => p.adopt_hours = v,
+            "blocked_profile_cap" => p.blocked_profile_cap = v,
+            "budget_min_weeks" => p.budget_min_weeks = v,
+            "dispersion_max" => p.dispersion_max = v,
+            "dispersion_prior" => p.dispersion_prior = v,
+            "dispersion_prior_weight" => p.dispersion_prior_weight = v,
+            "dispersion_half_life_h" => p.dispersion_half_life_ms = (v * HOUR as f64) as i64,
+            "level_half_life_h" => p.level_half_life_ms = (v * HOUR as f64) as i64,
+            "pending_p_value" => p.pending_p_value = v,
+            "min_ratio" => p.min_ratio = v,
+            "resolve_after_min" => p.resolve_after_ms = (v * MIN as f64) as i64,
+            other => panic!("unknown parameter `{other}`"),
+        }
     }
     p
 }
@@ -473,7 +512,11 @@ fn main() {
         weeks - LEARN_WEEKS
     );
     println!("parameters: {:?}", params());
+    let only = std::env::var("KEMALA_BENCH_ONLY").unwrap_or_default();
     for (name, seeds) in [("tune", tune), ("report", held_out)] {
+        if only == "real" {
+            break;
+        }
         let mut total = Score::default();
         for &seed in seeds {
             let t = Instant::now();
@@ -532,5 +575,8 @@ fn main() {
             fired.len(),
         );
         report(name, seeds, &total);
+    }
+    if only != "synthetic" {
+        real::main(verbose());
     }
 }

@@ -104,10 +104,16 @@ impl Dispatcher {
         let mut annotations = HashMap::new();
         annotations.insert("summary", a.summary.clone());
         annotations.insert("kemala_id", a.id.clone());
+        let rank = a.rank.map_or(String::new(), |r| {
+            format!(
+                " (above {:.0}% of this series' own bumps of recent weeks)",
+                100.0 * r
+            )
+        });
         annotations.insert(
             "description",
             format!(
-                "observed {:.0}, expected {:.1}, score {:.1}; agencies: {}",
+                "observed {:.0}, expected {:.1}, score {:.1}{rank}; agencies: {}",
                 a.observed,
                 a.expected,
                 a.score,

@@ -58,6 +58,10 @@ pub struct StoredAlert {
     pub expected: f64,
     pub window_seconds: u64,
     pub score: f64,
+    /// For a spike: where its score ranks among its series' own excursions
+    /// of the last weeks (the share that stayed lower; 1 is its highest).
+    #[serde(default)]
+    pub rank: Option<f64>,
     pub agencies: Vec<String>,
     pub sample_tweet_ids: Vec<u64>,
     pub top_terms: Vec<String>,

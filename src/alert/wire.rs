@@ -35,6 +35,9 @@ pub struct AlertJson {
     expected: f64,
     window_seconds: u64,
     score: f64,
+    /// A spike's rank among its series' own excursions of recent weeks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rank: Option<f64>,
     agencies: Vec<String>,
     sample_tweet_ids: Vec<String>,
     top_terms: Vec<String>,
@@ -77,6 +80,7 @@ pub fn alert_json(a: &StoredAlert, names: &HashMap<u16, String>) -> AlertJson {
         expected: a.expected,
         window_seconds: a.window_seconds,
         score: a.score,
+        rank: a.rank,
         agencies: a.agencies.clone(),
         sample_tweet_ids: a.sample_tweet_ids.iter().map(u64::to_string).collect(),
         top_terms: a.top_terms.clone(),

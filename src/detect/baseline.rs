@@ -20,7 +20,11 @@
 //!
 //! Learning happens per hour from the buckets the detector allows (not
 //! during an alert, not during a feed outage), and counts are winsorized so
-//! that a sub-threshold burst cannot drag the level up.
+//! that a sub-threshold burst cannot drag the level up. The hour-of-week
+//! sums alone also take the buckets an alert blocked, capped at
+//! `blocked_cap` times what was expected, so that a weekly recurring burst
+//! is learned as rhythm while a one-off burst barely moves it. A level shift
+//! that lasted `relearn_after` is adopted at once ([`Baseline::adopt`]).
 
 pub(crate) const HOW: usize = 168;
 
@@ -47,6 +51,11 @@ pub(crate) struct Learn {
     /// Exposure-hours of level data before profiles and dispersion learn
     /// (before that, the level itself is still a guess).
     pub min_hours_for_shape: f64,
+    /// Exposure-hours of weight the level keeps when it adopts a new one.
+    pub adopt_hours: f64,
+    /// Buckets an alert kept from learning still reach the hour-of-week
+    /// sums, capped at this multiple of what was expected (0: not at all).
+    pub blocked_cap: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +74,10 @@ pub(crate) struct Baseline {
     pub hc: f64,
     pub he: f64,
     pub hi: u32,
+    /// The same for the buckets an alert kept from learning.
+    bc: f64,
+    be: f64,
+    bi: u32,
     /// Cached posterior mean of the level, per hour at factor 1.
     pub rate: f64,
     /// Cached overdispersion.
@@ -86,6 +99,9 @@ impl Baseline {
             hc: 0.0,
             he: 0.0,
             hi: 0,
+            bc: 0.0,
+            be: 0.0,
+            bi: 0,
             rate: l.prior_count / l.prior_hours,
             phi: l.phi_prior,
         }
@@ -105,6 +121,14 @@ impl Baseline {
         self.hc += count as f64;
         self.he += factor as f64 / l.buckets_per_hour;
         self.hi += 1;
+    }
+
+    /// Adds one bucket of the current hour that an alert kept from learning.
+    #[inline]
+    pub fn learn_blocked(&mut self, count: u32, factor: f32, l: &Learn) {
+        self.bc += count as f64;
+        self.be += factor as f64 / l.buckets_per_hour;
+        self.bi += 1;
     }
 
     /// The size parameter of the predictive negative binomial: the level's
@@ -137,14 +161,24 @@ impl Baseline {
                 let h = slot % 24;
                 self.cd[h] = l.rho_day * self.cd[h] + raw;
                 self.ed[h] = l.rho_day * self.ed[h] + expo;
-                self.cw[slot] = l.rho_week * self.cw[slot] + raw;
-                self.ew[slot] = l.rho_week * self.ew[slot] + expo;
             }
         } else {
             self.a *= l.delta_level;
             self.b *= l.delta_level;
             self.disp_num *= l.delta_disp;
             self.disp_den *= l.delta_disp;
+        }
+        let blocked = if l.blocked_cap > 0.0 { self.bi } else { 0 };
+        if shaped && self.hi + blocked > 0 {
+            // The hour-of-week sums also see what an alert kept from the
+            // level, capped: a burst that comes back at the same hour every
+            // week becomes part of the rhythm instead of firing every week,
+            // and a one-off burst moves it little.
+            let capped = self.bc.min(l.blocked_cap * self.rate * self.be);
+            let raw = (self.hc + capped) as f32;
+            let expo = (self.rate * (self.hi + blocked) as f64 / l.buckets_per_hour) as f32;
+            self.cw[slot] = l.rho_week * self.cw[slot] + raw;
+            self.ew[slot] = l.rho_week * self.ew[slot] + expo;
         }
         self.rate = (self.a + l.prior_count) / (self.b + l.prior_hours);
         self.phi = ((self.disp_num + l.phi_prior * l.phi_prior_weight)
@@ -153,6 +187,21 @@ impl Baseline {
         self.hc = 0.0;
         self.he = 0.0;
         self.hi = 0;
+        self.bc = 0.0;
+        self.be = 0.0;
+        self.bi = 0;
+    }
+
+    /// Adopts a level `ratio` times the current one (only ever higher), with
+    /// at most `adopt_hours` of weight, so that what follows refines it fast.
+    pub fn adopt(&mut self, ratio: f64, l: &Learn) {
+        if !(ratio > 1.0 && ratio.is_finite()) || l.adopt_hours <= 0.0 {
+            return;
+        }
+        let rate = self.rate * ratio;
+        self.b = self.b.min(l.adopt_hours);
+        self.a = (rate * (self.b + l.prior_hours) - l.prior_count).max(0.0);
+        self.rate = (self.a + l.prior_count) / (self.b + l.prior_hours);
     }
 
     /// Rebuilds the normalized profile from the sums and the parent's profile.

@@ -1,7 +1,8 @@
 //! The alert lifecycle and province-wide incidents.
 //!
 //! # Lifecycle
-//! *Idle → pending* (score past `pending_p_value`: learning freezes) *→
+//! *Idle → pending* (score past `pending_p_value`, raised by as much as the
+//! budget raised the bar: learning freezes, for `relearn_after` at most) *→
 //! firing* (event [`AlertEvent::Fired`]) *→ resolved* once the last `window`
 //! has held fewer than `max(stay_min_count, stay_ratio × expected)`
 //! complainants for `resolve_after` (30 min) ([`AlertEvent::Resolved`]).
@@ -73,6 +74,7 @@ impl Detector {
             expected: round3(eval.expected),
             window_seconds: (p.windows[eval.window] as i64 * p.bucket_ms / 1000) as u64,
             score: round3(eval.score),
+            rank: round3(key.budget.rank(eval.score, now, self.excursion_gap())),
             sample_tweet_ids: key
                 .samples
                 .iter()
@@ -185,6 +187,7 @@ pub(super) fn placeholder() -> Alert {
         expected: 0.0,
         window_seconds: 0,
         score: 0.0,
+        rank: 0.0,
         sample_tweet_ids: Vec::new(),
         regions: Vec::new(),
         parent: None,

@@ -39,8 +39,14 @@
 //! uncertainty and by learned overdispersion. Learning lags evaluation by one
 //! window and skips every bucket that fell within a pending or firing alert
 //! (and feed outages), so a spike never teaches the baseline that it is
-//! normal. After `relearn_after` (12 h) of firing, a new level is accepted as
-//! the new normal and learning resumes.
+//! normal. Only the hour-of-week profile sees those buckets, capped at twice
+//! what it expected: a burst that comes back at the same hour every week
+//! becomes part of the rhythm instead of firing every week. A level shift is
+//! different: after `relearn_after` (24 h) of firing or of being pending,
+//! the level of the last hours (up to the ring's four) is adopted at once as
+//! the new normal, with little weight so that what follows refines it, and
+//! learning resumes. The alert then resolves, and the new normal does not
+//! fire again: a plateau is one alert.
 //!
 //! # The test
 //! At each closed bucket, for windows of 5 min, 15 min, 1 h and 4 h (derived
@@ -48,16 +54,28 @@
 //! distinct complainants against `M` expected. The score is
 //! `-log10 P(X >= S)` for a negative binomial with mean `M`. A window is a
 //! candidate only with `S >= min_count` and `S >= min_ratio × M`, so 0 versus
-//! 0 and 3 versus 1 never fire. The alert fires when the best score reaches
-//! `-log10(p_value / number of windows)` (Bonferroni over the windows).
-//! Short windows make strong spikes fast; long windows catch a 3× rise in a
-//! series that sees a few complaints an hour.
+//! 0 and 3 versus 1 never fire. Short windows make strong spikes fast; long
+//! windows catch a 3× rise in a series that sees a few complaints an hour.
 //!
-//! The alert lifecycle and incidents are in [`lifecycle`], the tuning in
-//! [`DetectorParams`].
+//! The alert fires when the best score reaches the series' **bar**: the
+//! significance floor `-log10(p_value / number of windows)` (Bonferroni over
+//! the windows), or higher where the series' **alert budget** asks for it
+//! (see [`budget`]). Real tweet volumes are wilder than any count model: each
+//! series keeps the record of its own excursions over the last weeks, and
+//! its bar is the score it exceeded about `max_alerts_per_series_week` times
+//! a week (per series; agencies can name their own number). A tame series
+//! never notices; a wild one pages only for what stands out in its own
+//! history.
+//! Every alert carries its `rank` there: the share of the series' earlier
+//! excursions that stayed lower.
+//!
+//! The alert lifecycle and incidents are in [`lifecycle`], the alert
+//! budget in [`budget`], the tuning in [`DetectorParams`].
 
 mod baseline;
+mod budget;
 mod lifecycle;
+pub mod nab;
 mod params;
 mod stats;
 #[cfg(test)]
@@ -67,9 +85,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::DetectConfig;
 use crate::model::{stable_hash, Record};
 use baseline::{Baseline, Learn, HOW};
+use budget::Budget;
 use lifecycle::{placeholder, severity};
 
 pub use params::DetectorParams;
@@ -79,6 +97,7 @@ pub const JATENG: u16 = 0;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
+const WEEK_MS: i64 = 7 * DAY_MS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,6 +137,9 @@ pub struct Alert {
     pub window_seconds: u64,
     /// `-log10` of the tail probability (strongest so far).
     pub score: f64,
+    /// Where that score ranks among the series' own excursions of the last
+    /// weeks: the share of them that stayed lower (1: its highest).
+    pub rank: f64,
     /// Ids of a few tweets by distinct authors in the spike, earliest first.
     pub sample_tweet_ids: Vec<u64>,
     /// For a province-wide alert: the regions that fired during it.
@@ -210,7 +232,11 @@ struct Firing {
 #[derive(Debug)]
 enum Phase {
     Idle,
-    Pending { last: i64 },
+    /// Elevated since `since`, last at or above the pending score at `last`.
+    Pending {
+        last: i64,
+        since: i64,
+    },
     Firing(Box<Firing>),
 }
 
@@ -236,6 +262,8 @@ struct Key {
     blocked: i64,
     /// Bucket in which its last alert resolved (onsets come after it).
     last_resolved: i64,
+    /// Its own excursions, and the score its alert budget asks for.
+    budget: Box<Budget>,
 }
 
 impl Key {
@@ -510,6 +538,14 @@ impl Detector {
         Some(base.rate * base.factor(slot, frac) as f64)
     }
 
+    /// The score a series must reach to fire now: the significance floor,
+    /// or higher where its alert budget asks for more. `None` for a series
+    /// never seen.
+    pub fn bar(&self, topic: u16, region: u16) -> Option<f64> {
+        let k = *self.index.get(&(topic, region))?;
+        Some(self.fire_score.max(self.keys[k].budget.threshold()))
+    }
+
     /// An estimate of the heap and inline memory the detector holds.
     pub fn approx_bytes(&self) -> usize {
         use std::mem::size_of;
@@ -525,7 +561,8 @@ impl Detector {
                 + nw * (size_of::<u32>() + size_of::<f64>())
                 + k.seen.capacity() * (size_of::<u64>() + size_of::<i64>() + 1)
                 + k.samples.capacity() * size_of::<(i64, u64)>()
-                + Baseline::heap_bytes();
+                + Baseline::heap_bytes()
+                + Budget::heap_bytes();
             if let Phase::Firing(f) = &k.phase {
                 total += size_of::<Firing>()
                     + f.alert.id.capacity()
@@ -637,6 +674,15 @@ impl Detector {
             phase: Phase::Idle,
             blocked: i64::MIN,
             last_resolved: i64::MIN,
+            budget: Box::new(Budget::new(
+                *self
+                    .p
+                    .series_budgets
+                    .get(&(topic, region))
+                    .unwrap_or(&self.p.max_alerts_per_series_week),
+                self.p.budget_min_weeks,
+                self.pending_score,
+            )),
         });
         self.index.insert((topic, region), k);
         if region == JATENG {
@@ -680,13 +726,24 @@ impl Detector {
     }
 
     fn armed(&self, key: &Key, now: i64) -> bool {
-        let warm = (self.p.warmup_ms / self.p.bucket_ms).max(self.ring_len as i64);
-        now - key.first >= warm && self.origin.is_some_and(|o| now - o >= warm)
+        armed(&self.p, self.ring_len, self.origin, key.first, now)
+    }
+
+    /// The week of a bucket (local time), for the budget's history.
+    fn week_of(&self, bucket: i64) -> i64 {
+        (bucket * self.p.bucket_ms + self.p.utc_offset_ms).div_euclid(WEEK_MS)
+    }
+
+    /// Two visits of a score level are one excursion unless the score stayed
+    /// below it this long in between: as long as an alert takes to resolve.
+    fn excursion_gap(&self) -> i64 {
+        (self.p.resolve_after_ms / self.p.bucket_ms).max(1)
     }
 
     /// Pushes the bucket into a key's windows and runs its state machine.
     fn step_key(&mut self, k: usize, now: i64, slot: usize, frac: f32) {
         let armed = self.armed(&self.keys[k], now);
+        let (week, gap) = (self.week_of(now), self.excursion_gap());
         let learn = &self.learn;
         let p = &self.p;
         let key = &mut self.keys[k];
@@ -728,7 +785,21 @@ impl Detector {
             }
         }
         let score = best.map_or(0.0, |b| b.score);
-        if !key.is_firing() && score >= self.fire_score {
+        // The bar this series must clear: significance, raised by its own
+        // record so that it stays within its alert budget. Pending (which
+        // freezes learning) moves up with it.
+        let fire_at = self.fire_score.max(key.budget.threshold());
+        let pending_at = self.pending_score + (fire_at - self.fire_score);
+        if armed {
+            let hold = match &key.phase {
+                Phase::Firing(f) => f.alert.score,
+                _ => 0.0,
+            };
+            key.budget.observe(score, hold, now, week, gap);
+        }
+        let relearn = (p.relearn_after_ms / p.bucket_ms).max(1);
+        let mut adopt_now = false;
+        if !key.is_firing() && score >= fire_at {
             if let Some(eval) = best {
                 self.fire(k, now, eval, None);
             }
@@ -736,18 +807,28 @@ impl Detector {
         }
         match &mut key.phase {
             Phase::Idle => {
-                if score >= self.pending_score {
-                    key.phase = Phase::Pending { last: now };
+                if score >= pending_at {
+                    key.phase = Phase::Pending {
+                        last: now,
+                        since: now,
+                    };
                     key.blocked = now;
                 }
             }
-            Phase::Pending { last } => {
-                if score >= self.pending_score {
+            Phase::Pending { last, since } => {
+                if score >= pending_at {
                     *last = now;
-                } else if now - *last >= p.window_buckets as i64 {
+                }
+                let (last, elevated) = (*last, now - *since);
+                if now - last >= p.window_buckets as i64 {
                     key.phase = Phase::Idle;
                 }
-                key.blocked = now;
+                if elevated < relearn {
+                    key.blocked = now;
+                }
+                // Elevated for so long without firing: the new level is the
+                // series' normal now.
+                adopt_now = elevated == relearn;
             }
             Phase::Firing(f) => {
                 if let Some(eval) = best.filter(|e| e.score > f.alert.score) {
@@ -756,6 +837,7 @@ impl Detector {
                     a.expected = round3(eval.expected);
                     a.window_seconds = (p.windows[eval.window] as i64 * p.bucket_ms / 1000) as u64;
                     a.score = round3(eval.score);
+                    a.rank = round3(key.budget.rank(eval.score, now, gap));
                     let sev = severity(p, a);
                     if sev > a.severity {
                         a.severity = sev;
@@ -774,10 +856,17 @@ impl Detector {
                         }
                     }
                 }
-                if now - f.fired < p.relearn_after_ms / p.bucket_ms {
+                let firing = now - f.fired;
+                if firing < relearn {
                     key.blocked = now;
                 }
+                // A plateau this long is the new normal: learn its level at
+                // once, so that it resolves and does not fire again.
+                adopt_now = firing == relearn;
             }
+        }
+        if adopt_now {
+            adopt(key, now, relearn, self.mask, learn);
         }
     }
 
@@ -833,9 +922,13 @@ impl Detector {
             let f = self.global.factor(slot, frac);
             self.global.learn_bucket(total, f, &self.learn);
             for key in &mut self.keys {
-                if j >= key.first && key.blocked < j {
+                if j >= key.first {
                     let f = key.base.factor(slot, frac);
-                    key.base.learn_bucket(key.ring_c[pos], f, &self.learn);
+                    if key.blocked < j {
+                        key.base.learn_bucket(key.ring_c[pos], f, &self.learn);
+                    } else {
+                        key.base.learn_blocked(key.ring_c[pos], f, &self.learn);
+                    }
                 }
             }
         }
@@ -849,9 +942,13 @@ impl Detector {
         self.global
             .close_hour(hour_slot, j - origin >= warm, &self.learn);
         let memory = (self.p.author_memory_ms / self.p.bucket_ms).max(1);
+        let week = self.week_of(now);
         for key in &mut self.keys {
             let robust = j - key.first >= warm;
             key.base.close_hour(hour_slot, robust, &self.learn);
+            if armed(&self.p, self.ring_len, self.origin, key.first, now) {
+                key.budget.close_hour(week);
+            }
             key.seen.retain(|_, last| now - *last < memory);
             // Recompute the window sums of expectations so float error cannot drift.
             for (wi, &w) in self.p.windows.iter().enumerate() {
@@ -894,5 +991,27 @@ impl Detector {
         let i = x.floor();
         let slot = ((i as i64 + 72).rem_euclid(HOW as i64)) as usize;
         (slot, (x - i) as f32)
+    }
+}
+
+/// Whether a key may fire: it, and the detector, have a warm-up of history.
+fn armed(p: &DetectorParams, ring_len: usize, origin: Option<i64>, first: i64, now: i64) -> bool {
+    let warm = (p.warmup_ms / p.bucket_ms).max(ring_len as i64);
+    now - first >= warm && origin.is_some_and(|o| now - o >= warm)
+}
+
+/// Makes the level of the last `span` buckets (at most the ring) the key's
+/// normal: a level shift that lasted `relearn_after` is learned at once
+/// instead of over the level's half-life.
+fn adopt(key: &mut Key, now: i64, span: i64, mask: i64, learn: &Learn) {
+    let span = span.min(mask).min(now - key.first).max(1);
+    let (mut c, mut mu) = (0.0, 0.0);
+    for b in now - span + 1..=now {
+        let pos = (b & mask) as usize;
+        c += key.ring_c[pos] as f64;
+        mu += key.ring_mu[pos] as f64;
+    }
+    if mu > 0.0 {
+        key.base.adopt(c / mu, learn);
     }
 }

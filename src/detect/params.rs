@@ -1,7 +1,12 @@
-//! The detector's tuning: every `[detect]` key, with the tuned values as
-//! defaults, turned into the numbers the detector works with.
+//! The detector's tuning: [`DetectorParams`], taken from the `[detect]`
+//! section of the config (and the agencies' alert budgets), with the tuned
+//! values as defaults for everything the config does not name.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use super::baseline::Learn;
+use super::{DAY_MS, HOUR_MS};
+use crate::config::DetectConfig;
 
 /// Tuning of the detector. Take it from the config with
 /// [`DetectorParams::from_config`]; the defaults are the tuned values.
@@ -66,6 +71,21 @@ pub struct DetectorParams {
     pub max_regions: usize,
     /// Offset of local time (WIB, UTC+7) for the hour-of-week profile.
     pub utc_offset_ms: i64,
+    /// The alert budget of a series: at most about this many alerts a week
+    /// (`max_alerts_per_series_week`); see `detect::budget`.
+    pub max_alerts_per_series_week: f64,
+    /// Budgets of particular (topic, region) series, stricter or looser than
+    /// the default (from the agencies they are routed to).
+    pub series_budgets: BTreeMap<(u16, u16), f64>,
+    /// The weeks of history a young series is judged as if it had (see
+    /// `detect::budget`).
+    pub budget_min_weeks: f64,
+    /// Buckets an alert kept from learning still reach the hour-of-week
+    /// profile, capped at this multiple of what was expected (0: never).
+    pub blocked_profile_cap: f64,
+    /// Exposure-hours of weight the level keeps when it adopts a new normal
+    /// after `relearn_after` (0: it does not adopt, it only learns again).
+    pub adopt_hours: f64,
     /// Profiles are renormalized every this many hours.
     pub profile_refresh_hours: u32,
     /// A run of buckets without any complaint where the province expected
@@ -107,7 +127,7 @@ impl DetectorParams {
             allowed_lateness_ms: 2 * 60_000,
             warmup_ms: DAY_MS,
             author_memory_ms: HOUR_MS,
-            relearn_after_ms: 12 * HOUR_MS,
+            relearn_after_ms: 24 * HOUR_MS,
             level_half_life_ms: 3 * DAY_MS,
             dispersion_half_life_ms: 7 * DAY_MS,
             day_memory: 0.9,
@@ -125,13 +145,18 @@ impl DetectorParams {
             max_samples: 5,
             max_regions: 64,
             utc_offset_ms: 7 * HOUR_MS,
+            max_alerts_per_series_week: c.max_alerts_per_series_week,
+            series_budgets: BTreeMap::new(),
+            budget_min_weeks: 2.0,
+            adopt_hours: 6.0,
+            blocked_profile_cap: 2.0,
             profile_refresh_hours: 6,
             outage_min_expected: 10.0,
             max_catch_up_ms: 14 * DAY_MS,
         }
     }
 
-    pub(super) fn learn(&self) -> Learn {
+    pub(crate) fn learn(&self) -> Learn {
         let half = |ms: i64| 0.5f64.powf(HOUR_MS as f64 / ms.max(HOUR_MS) as f64);
         Learn {
             buckets_per_hour: (HOUR_MS / self.bucket_ms) as f64,
@@ -148,6 +173,8 @@ impl DetectorParams {
             phi_min: self.dispersion_min,
             phi_max: self.dispersion_max,
             min_hours_for_shape: 24.0,
+            adopt_hours: self.adopt_hours.max(0.0),
+            blocked_cap: self.blocked_profile_cap.max(0.0),
         }
     }
 }

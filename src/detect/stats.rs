@@ -95,8 +95,11 @@ pub(crate) fn ln_beta_inc(a: f64, b: f64, x: f64) -> f64 {
 
 /// `-log10 P(X >= s)` for `X ~ NegBin(size r, mean)`: the detector's score.
 ///
-/// `P(X >= s) = I_{mean/(r+mean)}(s, r)`. Capped at 300 so that a window
-/// with an expected count of practically zero has a finite score.
+/// `P(X >= s) = I_{mean/(r+mean)}(s, r)`. The expected count is at least
+/// 1e-9, so that a window expecting practically nothing has a finite score,
+/// and the score is capped at [`MAX_SCORE`]. The cap is far above what the
+/// strongest spikes of a busy series reach, because a series' budget ranks
+/// its excursions by score: a low cap would make its biggest bursts tie.
 pub(crate) fn nb_upper_tail_score(s: u32, mean: f64, r: f64) -> f64 {
     if s == 0 {
         return 0.0;
@@ -104,8 +107,11 @@ pub(crate) fn nb_upper_tail_score(s: u32, mean: f64, r: f64) -> f64 {
     let mean = mean.max(1e-9);
     let x = mean / (r + mean);
     let ln_p = ln_beta_inc(s as f64, r, x);
-    (-ln_p / LN_10).clamp(0.0, 300.0)
+    (-ln_p / LN_10).clamp(0.0, MAX_SCORE)
 }
+
+/// The highest score.
+pub(crate) const MAX_SCORE: f64 = 1e4;
 
 #[cfg(test)]
 mod tests {
@@ -164,6 +170,10 @@ mod tests {
         }
         let never_seen = nb_upper_tail_score(5, 0.0, 1.0);
         assert!(never_seen.is_finite() && never_seen > 20.0);
+        // Far beyond 300 (the old cap): big bursts of a busy series must not tie.
+        let huge = nb_upper_tail_score(2000, 20.0, 30.0);
+        assert!((700.0..800.0).contains(&huge), "{huge}");
+        assert_eq!(nb_upper_tail_score(60_000, 1.0, 100.0), MAX_SCORE);
         assert_eq!(nb_upper_tail_score(0, 3.0, 1.0), 0.0);
     }
 }

@@ -515,3 +515,201 @@ fn the_baseline_learns_the_daily_rhythm() {
     assert!((2.0..12.0).contains(&night), "night {night}");
     assert_eq!(sim.det.expected_per_hour(3, 3371, T0), None);
 }
+
+/// A wild series in Kota Semarang: a busy background (30 an hour) and
+/// news-like bursts of new complainants every three hours on average, of
+/// heavy-tailed size (20 to 400, over 10 to 60 minutes), from day two on.
+/// Each burst alone would be significant against the background.
+fn wild(seed: u64, from: i64, to: i64, extra: Vec<Record>) -> Vec<Record> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut out = extra;
+    let mut id = 1u64;
+    let mut t = from + 2 * DAY;
+    loop {
+        t += (-rng.random::<f64>().max(1e-9).ln() * 3.0 * HOUR as f64) as i64;
+        if t >= to {
+            break;
+        }
+        let n = (20.0 * rng.random::<f64>().max(1e-3).powf(-0.8)).min(400.0) as u64;
+        let dur = rng.random_range(10..60) * MIN;
+        out.extend(spike(id, FLOOD, SEMARANG, t, dur, n));
+        id += n + 1;
+    }
+    let busy = [Series {
+        topic: FLOOD,
+        region: SEMARANG,
+        per_hour: 30.0,
+    }];
+    feed(seed, &busy, from, to, out)
+}
+
+fn regional_fired(sim: &Sim) -> Vec<&Alert> {
+    sim.fired()
+        .into_iter()
+        .filter(|a| a.region == SEMARANG)
+        .collect()
+}
+
+fn sim_with(p: DetectorParams) -> Sim {
+    Sim {
+        det: Detector::new(p, 17),
+        events: Vec::new(),
+        max_seen: i64::MIN,
+    }
+}
+
+#[test]
+fn the_budget_holds_a_wild_series_to_about_its_alerts_per_week() {
+    // Six weeks of bursts; in week five, the biggest burst by far.
+    let big = T0 + 4 * 7 * DAY + 2 * DAY + 11 * HOUR;
+    let records = wild(
+        11,
+        T0,
+        T0 + 6 * 7 * DAY,
+        spike(500_000, FLOOD, SEMARANG, big, 20 * MIN, 6000),
+    );
+    let weeks_3_to_6 = |sim: &Sim| {
+        regional_fired(sim)
+            .iter()
+            .filter(|a| a.detected_at_ms >= T0 + 14 * DAY)
+            .count()
+    };
+    // Without a budget worth the name, the wild series pages every day.
+    let mut loose = sim_with(DetectorParams {
+        max_alerts_per_series_week: 1000.0,
+        ..DetectorParams::default()
+    });
+    loose.run(&records, 500);
+    assert!(
+        weeks_3_to_6(&loose) > 4 * 7,
+        "{} alerts",
+        weeks_3_to_6(&loose)
+    );
+
+    // With the default budget of one a week it raises its bar: about one
+    // alert a week once it knows the series (the bar follows what the
+    // series did, so a wilder week than the last ones may send one or two
+    // more), and the biggest burst fires.
+    let mut sim = Sim::new();
+    sim.run(&records, 500);
+    let n = weeks_3_to_6(&sim);
+    assert!((1..=6).contains(&n), "{n} alerts in four weeks");
+    let fired = regional_fired(&sim);
+    let hit = fired
+        .iter()
+        .find(|a| a.detected_at_ms >= big && a.detected_at_ms <= big + 10 * MIN)
+        .unwrap_or_else(|| panic!("the biggest burst did not fire: {fired:#?}"));
+    assert!(hit.rank > 0.9, "rank {}", hit.rank);
+    assert!(sim.det.bar(FLOOD, SEMARANG).unwrap() > 3.0 * 6.6);
+
+    // A stricter budget for this series (as an agency may ask) pages less.
+    let mut p = DetectorParams::default();
+    p.series_budgets.insert((FLOOD, SEMARANG), 0.25);
+    let mut strict = sim_with(p);
+    strict.run(&records, 500);
+    assert!(
+        weeks_3_to_6(&strict) < n,
+        "{} vs {n}",
+        weeks_3_to_6(&strict)
+    );
+    assert!(regional_fired(&strict)
+        .iter()
+        .any(|a| a.detected_at_ms >= big && a.detected_at_ms <= big + 10 * MIN));
+
+    // Every rank is a share.
+    for a in fired {
+        assert!((0.0..=1.0).contains(&a.rank), "rank {}", a.rank);
+    }
+}
+
+#[test]
+fn a_tame_series_keeps_the_significance_floor() {
+    // Regression: the budget must not raise the bar of a series whose
+    // background the model explains; its spikes fire as before.
+    let onset = T0 + 8 * DAY + 10 * HOUR + 7 * MIN;
+    let records = busy_with_spike(3, onset, HOUR, 6);
+    let mut sim = Sim::new();
+    sim.run(&records, 500);
+    let fired = regional_fired(&sim);
+    assert_eq!(fired.len(), 1, "{fired:#?}");
+    assert!(fired[0].detected_at_ms - onset <= 5 * MIN);
+    let floor = -(DetectorParams::default().p_value / 4.0).log10();
+    let bar = sim.det.bar(FLOOD, 3321).unwrap();
+    assert!((bar - floor).abs() < 1e-9, "bar {bar} vs floor {floor}");
+}
+
+#[test]
+fn a_level_shift_is_learned_and_its_plateau_is_one_alert() {
+    // Eight days at 20 an hour, then a new normal of 80 an hour for five.
+    let shift = T0 + 8 * DAY + 9 * HOUR;
+    let before = [Series {
+        topic: FLOOD,
+        region: SEMARANG,
+        per_hour: 20.0,
+    }];
+    let after = [Series {
+        topic: FLOOD,
+        region: SEMARANG,
+        per_hour: 80.0,
+    }];
+    let mut records = feed(21, &before, T0, shift, Vec::new());
+    records.extend(
+        feed(22, &after, shift, shift + 5 * DAY, Vec::new())
+            .into_iter()
+            .map(|mut r| {
+                r.id += 100_000_000;
+                r.author += 1 << 40;
+                r
+            }),
+    );
+    let mut sim = Sim::new();
+    sim.run(&records, 500);
+    let fired = regional_fired(&sim);
+    assert_eq!(fired.len(), 1, "one alert for the new level: {fired:#?}");
+    let a = fired[0];
+    assert!(a.detected_at_ms >= shift && a.detected_at_ms <= shift + 30 * MIN);
+    // Adopted after `relearn_after` (a day): it resolves, and the new normal
+    // is what the baseline expects.
+    let resolved = sim.resolved();
+    let r = resolved
+        .iter()
+        .find(|r| r.id == a.id)
+        .expect("the shift's alert resolves");
+    let at = r.resolved_at_ms.unwrap();
+    assert!(
+        at > shift + DAY && at <= shift + DAY + 3 * HOUR,
+        "resolved {} h after the shift",
+        (at - shift) / HOUR
+    );
+    let peak = sim
+        .det
+        .expected_per_hour(FLOOD, SEMARANG, shift + 4 * DAY - 9 * HOUR + 7 * HOUR)
+        .unwrap();
+    assert!(peak > 100.0, "expected {peak} an hour at the daily peak");
+}
+
+#[test]
+fn a_burst_that_comes_back_every_week_becomes_part_of_the_rhythm() {
+    // Every Monday from 09:00 WIB, 45 minutes at about four times the rate.
+    let week = 7 * DAY;
+    let mut extra = Vec::new();
+    for w in 1..9 {
+        let at = T0 + w * week + 2 * HOUR;
+        extra.extend(spike(w as u64 * 1000, FLOOD, SEMARANG, at, 45 * MIN, 90));
+    }
+    let busy = [Series {
+        topic: FLOOD,
+        region: SEMARANG,
+        per_hour: 30.0,
+    }];
+    let records = feed(31, &busy, T0, T0 + 9 * week, extra);
+    let mut sim = Sim::new();
+    sim.run(&records, 500);
+    let fired = regional_fired(&sim);
+    assert!(!fired.is_empty(), "the first Mondays are news");
+    let late: Vec<_> = fired
+        .iter()
+        .filter(|a| a.detected_at_ms >= T0 + 6 * week)
+        .collect();
+    assert!(late.is_empty(), "still firing on Mondays: {late:#?}");
+}

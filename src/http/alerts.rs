@@ -283,6 +283,7 @@ mod tests {
         assert_eq!(a["region"]["name"], "Kabupaten Demak");
         assert_eq!(a["started_at"], "2026-01-05T01:00:00Z");
         assert_eq!(a["sample_tweet_ids"][0], "1");
+        assert_eq!(a["rank"], 0.95, "a spike's rank in its series' history");
         for q in [
             "state=resolved",
             "kind=overdue",

@@ -110,6 +110,7 @@ impl TestApp {
             expected: 3.5,
             window_seconds: 900,
             score: 12.0,
+            rank: Some(0.95),
             agencies: vec!["bpbd_jateng".into()],
             sample_tweet_ids: vec![1],
             top_terms: vec!["banjir".into()],

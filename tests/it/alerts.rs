@@ -233,6 +233,10 @@ fn a_spike_reaches_the_api_the_stream_and_signed_webhooks_through_failures() {
     );
     assert!(alert["sample_tweet_ids"].as_array().unwrap().len() >= 3);
     assert!(!alert["top_terms"].as_array().unwrap().is_empty());
+    // Its rank among the series' own excursions: a share, and the flood
+    // stands out in its series' two days.
+    let rank = alert["rank"].as_f64().expect("a spike carries its rank");
+    assert!((0.5..=1.0).contains(&rank), "rank {rank}");
     // Onset and detection in event time: the burst starts at 30 h (06:00 UTC on day two).
     let started = chrono::DateTime::parse_from_rfc3339(alert["started_at"].as_str().unwrap())
         .unwrap()

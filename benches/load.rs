@@ -94,6 +94,7 @@ fn alert(id: String) -> StoredAlert {
         expected: 4.0,
         window_seconds: 900,
         score: 6.0,
+        rank: None,
         agencies: vec!["bpbd_jateng".into()],
         sample_tweet_ids: (0..10).collect(),
         top_terms: vec!["banjir".into(), "semarang".into()],

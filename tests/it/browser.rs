@@ -408,6 +408,7 @@ fn spike(state: kemala::alert::AlertState, started_at_ms: i64) -> kemala::alert:
         expected: 0.4,
         window_seconds: 180,
         score: 14.2,
+        rank: None,
         agencies: vec!["bpbd_jateng".into()],
         sample_tweet_ids: Vec::new(),
         top_terms: Vec::new(),

@@ -719,6 +719,7 @@ pub(crate) fn alert(id: &str) -> kemala::alert::StoredAlert {
         expected: 1.0,
         window_seconds: 900,
         score: 5.0,
+        rank: None,
         agencies: vec!["bpbd_jateng".into()],
         sample_tweet_ids: (0..50).collect(),
         top_terms: vec!["banjir".into()],

@@ -155,7 +155,7 @@ impl Engine {
             Arc::new(
                 tokio::task::spawn_blocking(move || Enricher::build(&c))
                     .await
-                    .context("building the enricher")?,
+                    .context("building the enricher")??,
             )
         };
         let writer = Writer::new(&index, config.engine.index.writer_memory_mib)?;

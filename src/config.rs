@@ -217,6 +217,9 @@ pub struct DataFiles {
     pub regions: PathBuf,
     pub topics: PathBuf,
     pub agencies: PathBuf,
+    /// The enrichment model made by `kemala train`: empty for the bundled
+    /// one, `none` for the lexicons alone, or a path.
+    pub model: String,
 }
 
 impl Default for DataFiles {
@@ -225,6 +228,30 @@ impl Default for DataFiles {
             regions: "regions.toml".into(),
             topics: "topics.toml".into(),
             agencies: "agencies.toml".into(),
+            model: String::new(),
+        }
+    }
+}
+
+/// Where the enrichment model comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ModelSource {
+    /// The model bundled with the binary.
+    #[default]
+    Bundled,
+    /// A model file (an absolute path, or relative to the working directory).
+    File(PathBuf),
+    /// No model: the lexicons alone decide.
+    Off,
+}
+
+impl ModelSource {
+    /// The source `[data] model` names, relative to the config's directory.
+    pub fn from_setting(setting: &str, dir: &Path) -> ModelSource {
+        match setting.trim() {
+            "" => ModelSource::Bundled,
+            "none" => ModelSource::Off,
+            path => ModelSource::File(dir.join(path)),
         }
     }
 }
@@ -291,6 +318,13 @@ pub struct TopicDef {
     pub negative: Vec<String>,
     #[serde(default)]
     pub weak: Vec<String>,
+    /// Words or phrases that always assign the topic, whatever the model says.
+    #[serde(default)]
+    pub force: Vec<String>,
+    /// Words or phrases that never let the topic be assigned ("kebakaran
+    /// jenggot" is not a fire).
+    #[serde(default)]
+    pub block: Vec<String>,
     #[serde(default)]
     pub agencies: Vec<String>,
     #[serde(default)]
@@ -358,6 +392,7 @@ pub struct Config {
     pub regions: Vec<RegionDef>,
     pub topics: Vec<TopicDef>,
     pub agencies: Vec<AgencyDef>,
+    pub model: ModelSource,
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
@@ -397,13 +432,16 @@ impl Config {
         let topics = dir.join(&engine.data.topics);
         let agencies = dir.join(&engine.data.agencies);
         let (rt, tt, at) = (read(&regions)?, read(&topics)?, read(&agencies)?);
-        Config::from_parts(
+        let model = ModelSource::from_setting(&engine.data.model, dir);
+        let mut config = Config::from_parts(
             file,
             engine,
             (&regions.display().to_string(), &rt),
             (&topics.display().to_string(), &tt),
             (&agencies.display().to_string(), &at),
-        )
+        )?;
+        config.model = model;
+        Ok(config)
     }
 
     fn from_parts(
@@ -424,6 +462,7 @@ impl Config {
         if let Ok(brokers) = std::env::var("KEMALA_KAFKA_BROKERS") {
             engine.kafka.brokers = brokers;
         }
+        let engine_model = engine.data.model.clone();
         let r: RegionsFile = parse_toml(regions.0, regions.1)?;
         let t: TopicsFile = parse_toml(topics.0, topics.1)?;
         let a: AgenciesFile = parse_toml(agencies.0, agencies.1)?;
@@ -433,6 +472,7 @@ impl Config {
             regions: r.region,
             topics: t.topic,
             agencies: a.agency,
+            model: ModelSource::from_setting(&engine_model, Path::new(".")),
         };
         config.validate(regions.0, topics.0, agencies.0)?;
         Ok(config)

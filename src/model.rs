@@ -29,6 +29,8 @@ pub struct RegionCode(pub u16);
 
 impl RegionCode {
     pub const UNKNOWN: RegionCode = RegionCode(0);
+    /// Placed outside Central Java (by coordinates, place or text).
+    pub const OUTSIDE: RegionCode = RegionCode(9999);
     pub fn is_known(self) -> bool {
         self.0 != 0
     }

@@ -63,7 +63,7 @@ pub struct Scores {
 
 pub fn score(file: &str) -> Scores {
     let config = Config::embedded().unwrap();
-    let enricher = Enricher::build(&config);
+    let enricher = Enricher::build(&config).unwrap();
     let text =
         std::fs::read_to_string(crate::common::repo().join("tests/data").join(file)).unwrap();
     let (mut tp, mut fp, mut fn_, mut exact, mut region_ok, mut lang_ok, mut n) =

@@ -191,6 +191,8 @@ pub struct LinearModel {
     pub thresholds: Vec<f32>,
     /// The complaint threshold for tweets addressed to an authority.
     pub addressed_threshold: f32,
+    /// The complaint threshold for other tweets that carry a topic.
+    pub topic_threshold: f32,
     /// Per class: how it is decided (the complaint class always by model).
     pub modes: Vec<Mode>,
     rows: BucketMap,
@@ -242,6 +244,7 @@ impl LinearModel {
         writeln!(z, "bias\t{}", join(&self.bias))?;
         writeln!(z, "thresholds\t{}", join(&self.thresholds))?;
         writeln!(z, "addressed_threshold\t{}", self.addressed_threshold)?;
+        writeln!(z, "topic_threshold\t{}", self.topic_threshold)?;
         let modes: Vec<&str> = self.modes.iter().map(|m| m.as_str()).collect();
         writeln!(z, "modes\t{}", modes.join("\t"))?;
         let n = self.classes.len();
@@ -290,6 +293,7 @@ impl LinearModel {
         let bias = floats(&field("bias")?)?;
         let thresholds = floats(&field("thresholds")?)?;
         let addressed_threshold: f32 = field("addressed_threshold")?.parse()?;
+        let topic_threshold: f32 = field("topic_threshold")?.parse()?;
         let modes = field("modes")?
             .split('\t')
             .map(Mode::parse)
@@ -321,6 +325,7 @@ impl LinearModel {
             bias,
             thresholds,
             addressed_threshold,
+            topic_threshold,
             modes,
             rows,
             weights,
@@ -461,6 +466,7 @@ pub fn train(classes: &[String], examples: &[Example], p: &TrainParams) -> Linea
         bias,
         thresholds: vec![0.5; n],
         addressed_threshold: 0.5,
+        topic_threshold: 0.5,
         modes: vec![Mode::Model; n],
         rows: kept,
         weights,

@@ -299,8 +299,9 @@ impl Enricher {
     /// Topics and the complaint decision. With a model: the topics whose
     /// probability reaches their threshold, strongest first, with the
     /// operator's `force` entries added and `block` entries removed; a
-    /// complaint when its probability reaches the threshold for addressed
-    /// to an authority or for other tweets. Without one: the lexicon's
+    /// complaint when its probability reaches the threshold for tweets
+    /// addressed to an authority, for other tweets on a topic, or for the
+    /// rest. Without one: the lexicon's
     /// topics, and a complaint when addressed or on a complaint topic.
     fn decide(
         &self,
@@ -357,6 +358,8 @@ impl Enricher {
             let p = probs[l.complaint];
             let complaint = if to_authority {
                 p >= l.model.addressed_threshold
+            } else if !topics.is_empty() {
+                p >= l.model.topic_threshold
             } else {
                 p >= l.model.thresholds[l.complaint]
             };
@@ -406,3 +409,6 @@ impl Enricher {
         self.lang.detect(text)
     }
 }
+
+#[cfg(test)]
+mod tests;

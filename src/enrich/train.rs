@@ -158,6 +158,7 @@ pub fn train(config: &Config, corpus: &Path, params: &TrainParams) -> anyhow::Re
         let mut m = learned::train(&classes, &fit, params);
         m.thresholds = model.thresholds.clone();
         m.addressed_threshold = model.addressed_threshold;
+        m.topic_threshold = model.topic_threshold;
         m.modes = model.modes.clone();
         let e = Enricher::with_model(config, Some(m));
         for (i, r) in records.iter().enumerate() {
@@ -234,40 +235,63 @@ fn set_thresholds(
         model.modes[c] = best.1;
         model.thresholds[c] = best.2;
     }
-    let mut best = (f64::MIN, 0.5f32, 0.5f32);
+    // Whether each text gets a topic, as enrichment will decide.
+    let has_topic: Vec<bool> = prepared
+        .iter()
+        .zip(scores)
+        .map(|(p, s)| {
+            (1..model.classes.len()).any(|c| match model.modes[c] {
+                Mode::Model => s[c] >= model.thresholds[c],
+                Mode::Lexicon => p.lexicon[c],
+                Mode::Union => s[c] >= model.thresholds[c] || p.lexicon[c],
+            })
+        })
+        .collect();
+    let mut best = (f64::MIN, 0.5f32, 0.5f32, 0.5f32);
     for thr_addr in grid() {
-        for thr in grid() {
-            let (mut tp, mut fp, mut fn_, mut atp, mut afn) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            for ((p, s), r) in prepared.iter().zip(scores).zip(records) {
-                let yes = s[0] >= if p.to_authority { thr_addr } else { thr };
-                match (p.example.labels[0], yes) {
-                    (true, true) => tp += 1.0,
-                    (false, true) => fp += 1.0,
-                    (true, false) => fn_ += 1.0,
-                    _ => {}
-                }
-                if r.addressed && r.complaint {
-                    if yes {
-                        atp += 1.0
+        for thr_topic in grid() {
+            for thr in grid().filter(|t| *t >= thr_topic) {
+                let (mut tp, mut fp, mut fn_, mut atp, mut afn) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                for (((p, s), r), topic) in prepared.iter().zip(scores).zip(records).zip(&has_topic)
+                {
+                    let bar = if p.to_authority {
+                        thr_addr
+                    } else if *topic {
+                        thr_topic
                     } else {
-                        afn += 1.0
+                        thr
+                    };
+                    let yes = s[0] >= bar;
+                    match (p.example.labels[0], yes) {
+                        (true, true) => tp += 1.0,
+                        (false, true) => fp += 1.0,
+                        (true, false) => fn_ += 1.0,
+                        _ => {}
+                    }
+                    if r.addressed && r.complaint {
+                        if yes {
+                            atp += 1.0
+                        } else {
+                            afn += 1.0
+                        }
                     }
                 }
-            }
-            let (_, precision, recall) = f1(tp, fp, fn_);
-            let addressed_recall = f1(atp, 0.0, afn).2;
-            // Keep precision; then miss as few complaints as possible,
-            // addressed ones first: an unrecognised complaint to an agency
-            // is a reply never matched and a figure never counted.
-            let meets = (precision >= COMPLAINT_PRECISION) as u8 as f64;
-            let key = meets * 10.0 + addressed_recall + 0.5 * recall;
-            if key > best.0 {
-                best = (key, thr_addr, thr);
+                let (_, precision, recall) = f1(tp, fp, fn_);
+                let addressed_recall = f1(atp, 0.0, afn).2;
+                // Keep precision; then miss as few complaints as possible,
+                // addressed ones first: an unrecognised complaint to an agency
+                // is a reply never matched and a figure never counted.
+                let meets = (precision >= COMPLAINT_PRECISION) as u8 as f64;
+                let key = meets * 10.0 + addressed_recall + 0.5 * recall;
+                if key > best.0 {
+                    best = (key, thr_addr, thr_topic, thr);
+                }
             }
         }
     }
     model.addressed_threshold = best.1;
-    model.thresholds[0] = best.2;
+    model.topic_threshold = best.2;
+    model.thresholds[0] = best.3;
     if std::env::var("KEMALA_TRAIN_DEBUG").is_ok() {
         let mut pairs: Vec<(f32, bool)> = prepared.iter().zip(scores).map(|(p, s)| (s[0], p.example.labels[0])).collect();
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -276,7 +300,7 @@ fn set_thresholds(
         let nneg = pairs.len() as f64 - npos;
         eprintln!("complaint AUC {:.3}", (rank_sum - npos * (npos + 1.0) / 2.0) / (npos * nneg));
         for thr_addr in grid() {
-            let thr = best.2;
+            let thr = best.3;
             let (mut tp, mut fp, mut fn_, mut atp, mut afn, mut cue_afn) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
             for ((p, s), r) in prepared.iter().zip(scores).zip(records) {
                 let yes = s[0] >= if p.to_authority { thr_addr } else { thr };
@@ -326,6 +350,46 @@ mod dump {
                 let truth = r.topics.contains(&topic);
                 if m != truth {
                     println!("{} {} | {}", if m { "FP" } else { "FN" }, r.topics.join(","), r.text.chars().take(160).collect::<String>());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod dump_keywords {
+    /// Per topic keyword (strong, by its term): texts it matches in train
+    /// and dev, and how many of those carry the topic.
+    #[test]
+    fn dump_keyword_precision() {
+        if std::env::var("DUMP_KEYWORDS").is_err() {
+            return;
+        }
+        let config = crate::config::Config::embedded().unwrap();
+        let a = crate::text::analyzer();
+        let mut recs = super::read_split(std::path::Path::new("corpus/train.jsonl")).unwrap();
+        recs.extend(super::read_split(std::path::Path::new("corpus/dev.jsonl")).unwrap());
+        let docs: Vec<(Vec<String>, &Vec<String>)> = recs
+            .iter()
+            .map(|r| {
+                let mut toks = Vec::new();
+                a.analyse(&r.text, &mut toks);
+                (toks.into_iter().filter(|t| t.kind == crate::text::TokenKind::Word).map(|t| t.term).collect(), &r.topics)
+            })
+            .collect();
+        for t in &config.topics {
+            for kw in t.keywords.iter().chain(&t.phrases) {
+                let terms = a.terms(kw);
+                if terms.is_empty() { continue; }
+                let (mut n, mut hit) = (0, 0);
+                for (words, topics) in &docs {
+                    if words.windows(terms.len()).any(|w| w == terms.as_slice()) {
+                        n += 1;
+                        if topics.contains(&t.id) { hit += 1; }
+                    }
+                }
+                if n >= 3 && (hit as f64) < 0.5 * n as f64 {
+                    println!("KW {} {:?} ({}) matches {n}, {hit} on topic", t.id, kw, terms.join(" "));
                 }
             }
         }

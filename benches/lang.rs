@@ -9,7 +9,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use kemala::enrich::lang::{Lang, LanguageDetector};
+use kemala::enrich::lang::LanguageDetector;
+use kemala::model::Lang;
 
 /// Must match the split in `src/enrich/lang.rs`: rows after this one are held out.
 const TRAIN_ROWS: usize = 400;

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,12 +23,14 @@ use crate::alert::deliver::{Dispatcher, Webhook};
 use crate::alert::AlertStore;
 use crate::config::Config;
 use crate::enrich::Enricher;
-use crate::index::{CommitPayload, IndexHandle, Offsets, Writer};
+use crate::index::{CommitPayload, IndexHandle, Writer};
+use crate::model::{Offsets, Reject};
 use crate::source::broker::EmbeddedBroker;
-use crate::source::decode::{decode, Reject};
+use crate::source::decode::decode;
 use crate::source::kafka::{
     self, DeadLetter, DeadLetterProducer, Input, PartitionView, RawMessage, SourceState,
 };
+use crate::state::{Progress, Shared};
 use crate::telemetry::Metrics;
 use crate::track::Trackers;
 
@@ -42,36 +44,6 @@ const MAX_FUTURE_MS: i64 = 3_600_000;
 /// anything for a replay; it only spares tweets that a producer is still
 /// writing, partition by partition, from a moment's skew between partitions.
 const CAUGHT_UP_GRACE: Duration = Duration::from_secs(2);
-
-/// Counters the rest of the engine (status, demo throttling, tests) reads.
-#[derive(Default)]
-pub struct Progress {
-    /// Messages handled by the pipeline, whatever the outcome.
-    pub processed: AtomicU64,
-    pub indexed: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub rejected: AtomicU64,
-    /// Messages covered by the last index commit.
-    pub committed: AtomicU64,
-    pub watermark_ms: AtomicI64,
-    pub commits: AtomicU64,
-}
-
-/// What HTTP handlers can see.
-pub struct Shared {
-    pub config: Arc<Config>,
-    pub index: IndexHandle,
-    pub metrics: Arc<Metrics>,
-    pub source: Arc<SourceState>,
-    pub progress: Arc<Progress>,
-    pub bootstrap: String,
-    pub embedded_broker: bool,
-    pub ready: AtomicBool,
-    pub alerts: Arc<AlertStore>,
-    pub trackers: Arc<Trackers>,
-    /// BPS code → region name.
-    pub region_names: std::collections::HashMap<u16, String>,
-}
 
 /// Runs the engine until `shutdown` resolves, then stops cleanly: the source
 /// stops, the pipeline drains, the index commits, the offsets are stored.

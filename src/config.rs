@@ -655,7 +655,7 @@ mod tests {
     fn embedded_config_is_valid() {
         let c = Config::embedded().expect("bundled config must load");
         assert_eq!(c.regions.len(), 35);
-        assert_eq!(c.topics.len(), 17);
+        assert_eq!(c.topics.len(), 23);
     }
 
     fn check_err(kemala_toml: &str, expected: &[&str]) {

@@ -5,8 +5,128 @@
 //! `enrich` concluded. Topics, regions and agencies are small integer ids
 //! into the loaded configuration, so hot paths compare integers and metric
 //! labels can only ever come from configured sets.
+//!
+//! The vocabulary that several stages share lives here too, at the bottom of
+//! the import layers: Kafka [`Offsets`], the [`Reject`] reasons of the
+//! decoder (also metric labels), and the [`Lang`] labels of enrichment (also
+//! index terms and query values).
 
-use crate::enrich::lang::Lang;
+use std::collections::BTreeMap;
+
+/// Next offset to read, per topic and partition: what an index commit
+/// covers and what the source resumes from.
+pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
+
+/// Why a message was not a tweet. Each is a label of
+/// `kemala_messages_rejected_total{reason}` and a dead-letter header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reject {
+    Empty,
+    Oversized,
+    NotUtf8,
+    NotJson,
+    TooDeep,
+    NotTweet,
+    MissingId,
+    MissingText,
+    BadCreatedAt,
+}
+
+impl Reject {
+    pub const ALL: [Reject; 9] = [
+        Reject::Empty,
+        Reject::Oversized,
+        Reject::NotUtf8,
+        Reject::NotJson,
+        Reject::TooDeep,
+        Reject::NotTweet,
+        Reject::MissingId,
+        Reject::MissingText,
+        Reject::BadCreatedAt,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reject::Empty => "empty",
+            Reject::Oversized => "oversized",
+            Reject::NotUtf8 => "not_utf8",
+            Reject::NotJson => "not_json",
+            Reject::TooDeep => "too_deep",
+            Reject::NotTweet => "not_tweet",
+            Reject::MissingId => "missing_id",
+            Reject::MissingText => "missing_text",
+            Reject::BadCreatedAt => "bad_created_at",
+        }
+    }
+}
+
+/// Language label attached to a tweet.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Indonesian (also the prior for text too short to judge).
+    #[serde(alias = "in")]
+    Id,
+    /// Javanese, including Indonesian-Javanese code mixing with Javanese grammar.
+    #[serde(alias = "jw")]
+    Jv,
+    /// English.
+    En,
+    /// Sundanese.
+    Su,
+    /// Malay (only with Malaysian-specific evidence).
+    Ms,
+    /// Anything else, e.g. text mostly in a non-Latin script.
+    #[serde(alias = "und")]
+    Other,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 6] = [
+        Lang::Id,
+        Lang::Jv,
+        Lang::En,
+        Lang::Su,
+        Lang::Ms,
+        Lang::Other,
+    ];
+
+    /// ISO 639-1 code, or `"und"` for [`Lang::Other`].
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Id => "id",
+            Lang::Jv => "jv",
+            Lang::En => "en",
+            Lang::Su => "su",
+            Lang::Ms => "ms",
+            Lang::Other => "und",
+        }
+    }
+
+    /// Parses a language code; accepts the legacy `"in"` for Indonesian and `"jw"` for
+    /// Javanese because older Twitter/Google payloads still use them.
+    pub fn from_code(s: &str) -> Option<Lang> {
+        let s = s.trim();
+        let is = |code: &str| s.eq_ignore_ascii_case(code);
+        if is("id") || is("in") {
+            Some(Lang::Id)
+        } else if is("jv") || is("jw") {
+            Some(Lang::Jv)
+        } else if is("en") {
+            Some(Lang::En)
+        } else if is("su") {
+            Some(Lang::Su)
+        } else if is("ms") {
+            Some(Lang::Ms)
+        } else if is("und") || is("other") {
+            Some(Lang::Other)
+        } else {
+            None
+        }
+    }
+}
 
 /// Where a message sits in Kafka.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,8 +169,9 @@ pub struct Place {
     pub bbox: Option<[f64; 4]>,
 }
 
-/// One tweet, as decoded from either Twitter format.
-#[derive(Clone, Debug, PartialEq)]
+/// One tweet, as decoded from either Twitter format. `Default` is for tests
+/// and benches, which name only the fields they set.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tweet {
     pub id: u64,
     pub text: String,
@@ -71,6 +192,22 @@ pub struct Tweet {
     pub coordinates: Option<(f64, f64)>,
     /// The language the platform claimed, normalised (`in` becomes `id`).
     pub lang_hint: Option<String>,
+}
+
+#[cfg(test)]
+impl Tweet {
+    /// Tweet `id` with `text`, by `warga{id}`, `id` hours after Monday
+    /// 2026-01-05 00:00 UTC: what unit tests index and search.
+    pub fn hourly(id: u64, text: &str) -> Tweet {
+        Tweet {
+            id,
+            text: text.into(),
+            created_at_ms: 1_767_571_200_000 + id as i64 * 3_600_000,
+            author_id: format!("{}", 100 + id),
+            author_username: format!("warga{id}"),
+            ..Tweet::default()
+        }
+    }
 }
 
 impl Tweet {

@@ -15,7 +15,7 @@ pub const RESPONSE_BUCKETS: [f64; 14] = [
     172800.0, 345600.0, 604800.0,
 ];
 
-use crate::source::decode::Reject;
+use crate::model::Reject;
 
 pub struct Metrics {
     pub registry: Registry,

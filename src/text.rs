@@ -120,12 +120,12 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
 /// (`thr` is not `there`, `smkn` is not `semakin`, `psis` is not `posisi`).
 const ACRONYMS: &[&str] = &[
     "thr", "umr", "umk", "ump", "asn", "pns", "pppk", "krl", "lrt", "mrt", "brt", "bst", "pks",
-    "ppn", "pph", "pbb", "shm", "shgb", "ajb", "imb", "pbg", "slf", "smkn", "sman", "smpn",
-    "sdn", "mts", "upt", "uptd", "ikn", "pcr", "gbk", "bbm", "spbu", "nik", "kis", "kip", "pkh",
-    "blt", "bpnt", "dtks", "rtlh", "bpjs", "bpn", "ptsl", "pemda", "pemdes", "psis", "dprd",
-    "dpr", "kpk", "bnpb", "bpbd", "pmi", "phk", "ojk", "pdip", "psi", "tkp", "ktp", "stnk",
-    "bpkb", "sim", "skck", "rsud", "rsup", "igd", "icu", "dbd", "tbc", "pju", "lpju", "apbd",
-    "apbn", "bumn", "bumd", "tni", "polri", "satpol", "damkar", "kades", "perdes", "jkn",
+    "ppn", "pph", "pbb", "shm", "shgb", "ajb", "imb", "pbg", "slf", "smkn", "sman", "smpn", "sdn",
+    "mts", "upt", "uptd", "ikn", "pcr", "gbk", "bbm", "spbu", "nik", "kis", "kip", "pkh", "blt",
+    "bpnt", "dtks", "rtlh", "bpjs", "bpn", "ptsl", "pemda", "pemdes", "psis", "dprd", "dpr", "kpk",
+    "bnpb", "bpbd", "pmi", "phk", "ojk", "pdip", "psi", "tkp", "ktp", "stnk", "bpkb", "sim",
+    "skck", "rsud", "rsup", "igd", "icu", "dbd", "tbc", "pju", "lpju", "apbd", "apbn", "bumn",
+    "bumd", "tni", "polri", "satpol", "damkar", "kades", "perdes", "jkn",
 ];
 
 /// Words the Snowball Indonesian stemmer gets wrong on complaint text
@@ -674,35 +674,26 @@ impl Analyzer {
         let word = normal.as_deref().unwrap_or(word);
         // dalane is dalan, and omahku is omah, which slang reads as rumah.
         let word = self.javanese_base(word).unwrap_or(word);
+        let mut push = |term: String| {
+            out.push(Token {
+                raw: lower.to_string(),
+                term,
+                kind: TokenKind::Word,
+                from,
+                to,
+                position: *position,
+                capitalised,
+                sentence_start,
+            });
+            *position += 1;
+        };
         match self.slang.get(word) {
             Some(expansion) => {
                 for w in expansion {
-                    out.push(Token {
-                        raw: lower.to_string(),
-                        term: self.term(w),
-                        kind: TokenKind::Word,
-                        from,
-                        to,
-                        position: *position,
-                        capitalised,
-                        sentence_start,
-                    });
-                    *position += 1;
+                    push(self.term(w));
                 }
             }
-            None => {
-                out.push(Token {
-                    raw: lower.to_string(),
-                    term: self.term(word),
-                    kind: TokenKind::Word,
-                    from,
-                    to,
-                    position: *position,
-                    capitalised,
-                    sentence_start,
-                });
-                *position += 1;
-            }
+            None => push(self.term(word)),
         }
     }
 
@@ -723,8 +714,7 @@ impl Analyzer {
         if let Some(short) = unstretch(word, |w| self.is_known(w)) {
             return Some(short);
         }
-        if self.is_known(word) || word.len() < 3 || !word.chars().all(|c| c.is_ascii_lowercase())
-        {
+        if self.is_known(word) || word.len() < 3 || !word.chars().all(|c| c.is_ascii_lowercase()) {
             return None;
         }
         // A short word of consonants alone is an acronym as often as a
@@ -734,8 +724,7 @@ impl Analyzer {
             return None;
         }
         let candidate = self.skeletons.get(&skeleton)?;
-        (candidate.len() > word.len() && is_subsequence(word, candidate))
-            .then(|| candidate.clone())
+        (candidate.len() > word.len() && is_subsequence(word, candidate)).then(|| candidate.clone())
     }
 
     /// Byte ranges of the known words a lowercase hashtag is glued from

@@ -304,7 +304,7 @@ impl Trackers {
                         } else {
                             format!(
                                 "{name}: {count} complaint(s) unanswered past the {target} target, the oldest from {}",
-                                crate::http::rfc3339(oldest_created_at_ms)
+                                crate::timestamp::rfc3339(oldest_created_at_ms)
                             )
                         },
                         acked_by: None,

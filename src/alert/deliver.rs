@@ -18,8 +18,10 @@ use sha2::Sha256;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::wire::alert_json;
 use super::{AlertKind, AlertState, AlertStore, Notification, StoredAlert, Target};
 use crate::telemetry::Metrics;
+use crate::timestamp::rfc3339;
 
 pub struct Webhook {
     pub url: String,
@@ -46,6 +48,16 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("hmac takes any key length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Sends `request`; anything but a 2xx from `receiver` is an error.
+async fn send(request: reqwest::RequestBuilder, receiver: &str) -> Result<(), String> {
+    let r = request.send().await.map_err(|e| e.to_string())?;
+    if r.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{receiver} answered {}", r.status()))
+    }
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -105,11 +117,9 @@ impl Dispatcher {
         AmAlert {
             labels,
             annotations,
-            starts_at: crate::http::rfc3339(a.started_at_ms),
+            starts_at: rfc3339(a.started_at_ms),
             ends_at: match a.state {
-                AlertState::Resolved => Some(crate::http::rfc3339(
-                    a.resolved_at_ms.unwrap_or(a.detected_at_ms),
-                )),
+                AlertState::Resolved => Some(rfc3339(a.resolved_at_ms.unwrap_or(a.detected_at_ms))),
                 AlertState::Firing => None,
             },
             generator_url: format!("{}/api/alerts?state=all", self.base_url),
@@ -121,18 +131,11 @@ impl Dispatcher {
             return Ok(());
         };
         let body: Vec<AmAlert> = alerts.iter().map(|a| self.am_alert(a)).collect();
-        let r = self
+        let request = self
             .client
             .post(format!("{}/api/v2/alerts", url.trim_end_matches('/')))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if r.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("alertmanager answered {}", r.status()))
-        }
+            .json(&body);
+        send(request, "alertmanager").await
     }
 
     async fn deliver(self: Arc<Self>, n: Notification) -> Result<(), String> {
@@ -143,25 +146,17 @@ impl Dispatcher {
                     // The agency lost its webhook in the config: nothing to do.
                     return Ok(());
                 };
-                let body =
-                    serde_json::to_vec(&crate::http::alert_json(&n.alert, &self.region_names))
-                        .map_err(|e| e.to_string())?;
-                let r = self
+                let body = serde_json::to_vec(&alert_json(&n.alert, &self.region_names))
+                    .map_err(|e| e.to_string())?;
+                let request = self
                     .client
                     .post(&hook.url)
                     .header("content-type", "application/json")
                     .header("x-kemala-signature", sign(&hook.secret, &body))
                     .header("x-kemala-delivery", &n.delivery_id)
                     .header("x-kemala-event", &n.event)
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if r.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("webhook answered {}", r.status()))
-                }
+                    .body(body);
+                send(request, "webhook").await
             }
         }
     }

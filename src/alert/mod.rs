@@ -12,6 +12,7 @@
 //! ids, and the record of completed deliveries keeps them from going out twice.
 
 pub mod deliver;
+pub mod wire;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::{File, OpenOptions};

@@ -53,38 +53,12 @@
 //! Short windows make strong spikes fast; long windows catch a 3× rise in a
 //! series that sees a few complaints an hour.
 //!
-//! # Lifecycle
-//! *Idle → pending* (score past `pending_p_value`: learning freezes) *→
-//! firing* (event [`AlertEvent::Fired`]) *→ resolved* once the last `window`
-//! has held fewer than `max(stay_min_count, stay_ratio × expected)`
-//! complainants for `resolve_after` (30 min) ([`AlertEvent::Resolved`]).
-//! Firing on a plateau is one alert: it stays firing, and its peak figures
-//! live in [`Detector::firing`]. [`AlertEvent::Updated`] is sent when the
-//! severity rises, or its incident links change. `started_at_ms` is the
-//! onset (the start of the excess: the change point that maximizes the
-//! cumulative excess over the baseline), `detected_at_ms` the end of the
-//! bucket whose evaluation fired, `resolved_at_ms` the end of the bucket that
-//! resolved it; all are event times. The id hashes (topic, region, onset),
-//! so a replay or a rebuild gives the same id.
-//!
-//! A key must have `warmup` (24 h) of history since its first complaint, and
-//! the detector since its first bucket, before it may fire: the first tweets
-//! of a never-seen (topic, region) never page anybody. New keys start from a
-//! conservative prior (one complainant an hour, weight one hour) and borrow
-//! their parent's rhythm.
-//!
-//! # Province-wide incidents
-//! The `jateng` series of each topic is a series like any other and fires on
-//! its own statistics. It is also the **incident**: while it fires, every
-//! firing regional alert of the topic is linked to it by `parent` (its id),
-//! and its `regions` lists every region that fired during it. When at least
-//! `incident_min_regions` (3) regions of a topic fire at once and the
-//! province-wide series has not fired by itself, it is fired as the incident
-//! anyway. It stays firing while any child fires. An incident with that many
-//! regions is critical. The alert store pages the incident once and shows
-//! children as its regional detail, instead of N unrelated pages.
+//! The alert lifecycle and incidents are in [`lifecycle`], the tuning in
+//! [`DetectorParams`].
 
 mod baseline;
+mod lifecycle;
+mod params;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -96,161 +70,15 @@ use serde::{Deserialize, Serialize};
 use crate::config::DetectConfig;
 use crate::model::{stable_hash, Record};
 use baseline::{Baseline, Learn, HOW};
+use lifecycle::{placeholder, severity};
+
+pub use params::DetectorParams;
 
 /// The region code of the province-wide series.
 pub const JATENG: u16 = 0;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
-
-/// Tuning of the detector. Take it from the config with
-/// [`DetectorParams::from_config`]; the defaults are the tuned values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DetectorParams {
-    /// Bucket width (`bucket`). Must divide an hour; otherwise 1 minute.
-    pub bucket_ms: i64,
-    /// The main window in buckets (`window`): resolution is judged on it and
-    /// learning lags by it.
-    pub window_buckets: u32,
-    /// The windows tested, in buckets, ascending.
-    pub windows: Vec<u32>,
-    /// Minimum distinct complainants in a window before it can fire (`min_count`).
-    pub min_count: u32,
-    /// Total tail probability to fire, shared by the windows (`p_value`).
-    pub p_value: f64,
-    /// Tail probability that makes a key pending (and freezes its learning).
-    pub pending_p_value: f64,
-    /// Observed must also be at least this multiple of expected to fire.
-    pub min_ratio: f64,
-    /// A firing alert stays elevated while the window holds at least
-    /// `max(stay_min_count, stay_ratio × expected)` complainants.
-    pub stay_ratio: f64,
-    pub stay_min_count: u32,
-    /// Resolve after this long below the stay level.
-    pub resolve_after_ms: i64,
-    /// How long after a bucket's end records are still accepted into it.
-    pub allowed_lateness_ms: i64,
-    /// History a key (since its first complaint) and the detector need before firing.
-    pub warmup_ms: i64,
-    /// An author counts again in a series only after this long.
-    pub author_memory_ms: i64,
-    /// After firing this long, the new level is learned as normal.
-    pub relearn_after_ms: i64,
-    /// Half-life of the level.
-    pub level_half_life_ms: i64,
-    /// Half-life of the dispersion estimate.
-    pub dispersion_half_life_ms: i64,
-    /// Per-day decay of the hour-of-day profile sums.
-    pub day_memory: f64,
-    /// Per-week decay of the hour-of-week profile sums.
-    pub week_memory: f64,
-    /// Pseudo-counts that shrink the hour-of-day profile to the parent's.
-    pub day_prior: f64,
-    /// Pseudo-counts that shrink the hour-of-week profile to the hour-of-day one.
-    pub week_prior: f64,
-    /// The prior of a new key: `prior_count` complainants in `prior_hours`.
-    pub prior_count: f64,
-    pub prior_hours: f64,
-    /// Prior overdispersion (squared coefficient of variation) and its weight.
-    pub dispersion_prior: f64,
-    pub dispersion_prior_weight: f64,
-    pub dispersion_min: f64,
-    pub dispersion_max: f64,
-    /// Observed/expected ratio (with `3 × min_count` observed) that makes an alert critical.
-    pub critical_ratio: f64,
-    /// Regions of one topic firing at once that make a province-wide incident.
-    pub incident_min_regions: usize,
-    /// Sample tweet ids kept per alert.
-    pub max_samples: usize,
-    /// Distinct region codes tracked; beyond that, records count province-wide only.
-    pub max_regions: usize,
-    /// Offset of local time (WIB, UTC+7) for the hour-of-week profile.
-    pub utc_offset_ms: i64,
-    /// Profiles are renormalized every this many hours.
-    pub profile_refresh_hours: u32,
-    /// A run of buckets without any complaint where the province expected
-    /// this many in total is a feed outage, and is not learned.
-    pub outage_min_expected: f64,
-    /// The longest watermark jump closed bucket by bucket.
-    pub max_catch_up_ms: i64,
-}
-
-impl Default for DetectorParams {
-    fn default() -> Self {
-        DetectorParams::from_config(&DetectConfig::default())
-    }
-}
-
-impl DetectorParams {
-    /// The parameters for a `[detect]` section; keys it lacks take defaults.
-    pub fn from_config(c: &DetectConfig) -> Self {
-        let mut bucket_ms = c.bucket.0.as_millis() as i64;
-        if !(1000..=HOUR_MS).contains(&bucket_ms) || HOUR_MS % bucket_ms != 0 {
-            bucket_ms = 60_000;
-        }
-        let window_ms = c.window.0.as_millis() as i64;
-        let w = ((window_ms + bucket_ms / 2) / bucket_ms).clamp(1, 24 * HOUR_MS / bucket_ms) as u32;
-        let mut windows = vec![(w / 3).max(1), w, 4 * w, 16 * w];
-        windows.dedup();
-        let min_count = c.min_count.max(1);
-        DetectorParams {
-            bucket_ms,
-            window_buckets: w,
-            windows,
-            min_count,
-            p_value: c.p_value.clamp(1e-300, 0.5),
-            pending_p_value: 1e-3,
-            min_ratio: 1.5,
-            stay_ratio: 1.5,
-            stay_min_count: min_count.div_ceil(2),
-            resolve_after_ms: 30 * 60_000,
-            allowed_lateness_ms: 2 * 60_000,
-            warmup_ms: DAY_MS,
-            author_memory_ms: HOUR_MS,
-            relearn_after_ms: 12 * HOUR_MS,
-            level_half_life_ms: 3 * DAY_MS,
-            dispersion_half_life_ms: 7 * DAY_MS,
-            day_memory: 0.9,
-            week_memory: 0.75,
-            day_prior: 10.0,
-            week_prior: 20.0,
-            prior_count: 1.0,
-            prior_hours: 1.0,
-            dispersion_prior: 0.1,
-            dispersion_prior_weight: 20.0,
-            dispersion_min: 0.01,
-            dispersion_max: 2.0,
-            critical_ratio: 5.0,
-            incident_min_regions: 3,
-            max_samples: 5,
-            max_regions: 64,
-            utc_offset_ms: 7 * HOUR_MS,
-            profile_refresh_hours: 6,
-            outage_min_expected: 10.0,
-            max_catch_up_ms: 14 * DAY_MS,
-        }
-    }
-
-    fn learn(&self) -> Learn {
-        let half = |ms: i64| 0.5f64.powf(HOUR_MS as f64 / ms.max(HOUR_MS) as f64);
-        Learn {
-            buckets_per_hour: (HOUR_MS / self.bucket_ms) as f64,
-            delta_level: half(self.level_half_life_ms),
-            delta_disp: half(self.dispersion_half_life_ms),
-            rho_day: self.day_memory as f32,
-            rho_week: self.week_memory as f32,
-            k_day: self.day_prior as f32,
-            k_week: self.week_prior as f32,
-            prior_count: self.prior_count.max(1e-3),
-            prior_hours: self.prior_hours.max(1e-3),
-            phi_prior: self.dispersion_prior,
-            phi_prior_weight: self.dispersion_prior_weight,
-            phi_min: self.dispersion_min,
-            phi_max: self.dispersion_max,
-            min_hours_for_shape: 24.0,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -953,131 +781,6 @@ impl Detector {
         }
     }
 
-    /// The onset: the bucket from which the cumulative excess over the
-    /// baseline (less half the observed excess rate) is largest.
-    fn onset(&self, key: &Key, now: i64, eval: Eval) -> i64 {
-        let w = self.p.windows[eval.window] as f64;
-        let half_excess = 0.5 * ((eval.observed as f64 - eval.expected) / w).max(0.0);
-        let span = (now - key.first).min(self.ring_len as i64 - 2).max(0);
-        let (mut cum, mut best, mut arg) = (0.0, f64::NEG_INFINITY, now);
-        for back in 0..=span {
-            let j = now - back;
-            let pos = (j & self.mask) as usize;
-            cum += key.ring_c[pos] as f64 - (key.ring_mu[pos] as f64 + half_excess);
-            if cum > best {
-                best = cum;
-                arg = j;
-            }
-        }
-        arg.max(key.last_resolved + 1).max(key.first)
-    }
-
-    fn fire(&mut self, k: usize, now: i64, eval: Eval, onset: Option<i64>) {
-        let p = &self.p;
-        let key = &self.keys[k];
-        let onset = onset
-            .unwrap_or_else(|| self.onset(key, now, eval))
-            .max(key.last_resolved.saturating_add(1));
-        let started = onset * p.bucket_ms;
-        let mut alert = Alert {
-            id: alert_id(key.topic, key.region, started),
-            topic: key.topic,
-            region: key.region,
-            state: AlertState::Firing,
-            severity: Severity::Warning,
-            started_at_ms: started,
-            detected_at_ms: (now + 1) * p.bucket_ms,
-            resolved_at_ms: None,
-            observed: eval.observed as f64,
-            expected: round3(eval.expected),
-            window_seconds: (p.windows[eval.window] as i64 * p.bucket_ms / 1000) as u64,
-            score: round3(eval.score),
-            sample_tweet_ids: key
-                .samples
-                .iter()
-                .filter(|(b, _)| *b >= onset)
-                .take(p.max_samples)
-                .map(|(_, id)| *id)
-                .collect(),
-            regions: Vec::new(),
-            parent: None,
-        };
-        alert.severity = severity(p, &alert);
-        self.stats.alerts_fired += 1;
-        self.keys[k].phase = Phase::Firing(Box::new(Firing {
-            alert,
-            onset,
-            fired: now,
-            quiet: 0,
-            new: true,
-            dirty: false,
-        }));
-        self.keys[k].blocked = now;
-    }
-
-    /// Links regional alerts to their topic's province-wide incident.
-    fn incidents(&mut self, now: i64) {
-        let min_regions = self.p.incident_min_regions.max(1);
-        for t in 0..self.num_topics {
-            let Some(j) = self.jateng[t] else { continue };
-            let children: Vec<usize> = self.regional[t]
-                .iter()
-                .copied()
-                .filter(|&c| self.keys[c].is_firing())
-                .collect();
-            if !self.keys[j].is_firing()
-                && children.len() >= min_regions
-                && self.armed(&self.keys[j], now)
-            {
-                let onset = children
-                    .iter()
-                    .filter_map(|&c| match &self.keys[c].phase {
-                        Phase::Firing(f) => Some(f.onset),
-                        _ => None,
-                    })
-                    .min()
-                    .unwrap_or(now);
-                let key = &self.keys[j];
-                let wi = self.main_window;
-                let (s, m) = (key.sum_c[wi], key.sum_mu[wi].max(0.0));
-                let eval = Eval {
-                    window: wi,
-                    observed: s,
-                    expected: m,
-                    score: stats::nb_upper_tail_score(s, m, key.base.nb_size(&self.learn)),
-                };
-                self.fire(j, now, eval, Some(onset));
-            }
-            let child_regions: Vec<u16> = children.iter().map(|&c| self.keys[c].region).collect();
-            let Phase::Firing(parent) = &mut self.keys[j].phase else {
-                continue;
-            };
-            if !children.is_empty() {
-                parent.quiet = 0;
-            }
-            for region in child_regions {
-                if let Err(at) = parent.alert.regions.binary_search(&region) {
-                    parent.alert.regions.insert(at, region);
-                    parent.dirty = true;
-                }
-            }
-            let sev = severity(&self.p, &parent.alert);
-            if sev > parent.alert.severity {
-                parent.alert.severity = sev;
-                parent.dirty = true;
-            }
-            let parent_id = parent.alert.id.clone();
-            for &c in &children {
-                if let Phase::Firing(child) = &mut self.keys[c].phase {
-                    if child.alert.parent.as_deref() != Some(parent_id.as_str()) {
-                        child.alert.parent = Some(parent_id.clone());
-                        child.dirty = true;
-                    }
-                }
-            }
-        }
-    }
-
     /// Resolves quiet alerts and queues this bucket's events.
     fn finish_bucket(&mut self, now: i64) {
         let resolve = (self.p.resolve_after_ms / self.p.bucket_ms).max(1) as u32;
@@ -1191,36 +894,5 @@ impl Detector {
         let i = x.floor();
         let slot = ((i as i64 + 72).rem_euclid(HOW as i64)) as usize;
         (slot, (x - i) as f32)
-    }
-}
-
-fn severity(p: &DetectorParams, a: &Alert) -> Severity {
-    let strong =
-        a.observed >= p.critical_ratio * a.expected && a.observed >= 3.0 * p.min_count as f64;
-    let wide = a.region == JATENG && a.regions.len() >= p.incident_min_regions.max(1);
-    if strong || wide {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    }
-}
-
-fn placeholder() -> Alert {
-    Alert {
-        id: String::new(),
-        topic: 0,
-        region: 0,
-        state: AlertState::Resolved,
-        severity: Severity::Warning,
-        started_at_ms: 0,
-        detected_at_ms: 0,
-        resolved_at_ms: None,
-        observed: 0.0,
-        expected: 0.0,
-        window_seconds: 0,
-        score: 0.0,
-        sample_tweet_ids: Vec::new(),
-        regions: Vec::new(),
-        parent: None,
     }
 }

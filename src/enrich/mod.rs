@@ -20,9 +20,9 @@ use std::collections::HashMap;
 use anyhow::Context;
 
 use crate::config::{AgencyKind, Config, ModelSource};
-use crate::model::{AgencyId, Enriched, RegionCode, TopicId, Tweet};
+use crate::model::{AgencyId, Enriched, Lang, RegionCode, TopicId, Tweet};
 use crate::text::{analyzer, Analyzer, Token, TokenKind};
-use lang::{Lang, LanguageDetector};
+use lang::LanguageDetector;
 use learned::{Cues, LinearModel, Mode};
 use region::RegionResolver;
 use topic::{Lexicon, TopicClassifier};
@@ -43,9 +43,31 @@ const PUBLIC_HANDLE_PREFIXES: &[&str] = &[
     "bpbd", "bnpb", "pdam", "dprd", "kemen", "bpjs", "satpol", "damkar", "kab", "kota", "prov",
 ];
 const PUBLIC_HANDLE_PARTS: &[&str] = &[
-    "lapor", "aduan", "pengaduan", "sapa", "humas", "pemkot", "pemkab", "pemprov", "dukcapil",
-    "pdam", "pln", "kai121", "commuterline", "krl", "bpjs", "dinkes", "dishub", "polres", "polda",
-    "_go_id", "goid", "kominfo", "ombudsman", "kemensos", "kemnaker",
+    "lapor",
+    "aduan",
+    "pengaduan",
+    "sapa",
+    "humas",
+    "pemkot",
+    "pemkab",
+    "pemprov",
+    "dukcapil",
+    "pdam",
+    "pln",
+    "kai121",
+    "commuterline",
+    "krl",
+    "bpjs",
+    "dinkes",
+    "dishub",
+    "polres",
+    "polda",
+    "_go_id",
+    "goid",
+    "kominfo",
+    "ombudsman",
+    "kemensos",
+    "kemnaker",
 ];
 
 /// Whether a handle looks like a public body's.
@@ -92,16 +114,21 @@ impl Enricher {
     pub fn build(config: &Config) -> anyhow::Result<Enricher> {
         let model = match &config.model {
             ModelSource::Off => None,
-            ModelSource::Bundled => Some(
-                LinearModel::read(BUNDLED_MODEL).context("the bundled enrichment model")?,
-            ),
+            ModelSource::Bundled => {
+                Some(LinearModel::read(BUNDLED_MODEL).context("the bundled enrichment model")?)
+            }
             ModelSource::File(path) => {
                 let f = std::fs::File::open(path).with_context(|| {
-                    format!("cannot open the enrichment model `{}` ([data] model)", path.display())
+                    format!(
+                        "cannot open the enrichment model `{}` ([data] model)",
+                        path.display()
+                    )
                 })?;
-                Some(LinearModel::read(std::io::BufReader::new(f)).with_context(|| {
-                    format!("the enrichment model `{}` ([data] model)", path.display())
-                })?)
+                Some(
+                    LinearModel::read(std::io::BufReader::new(f)).with_context(|| {
+                        format!("the enrichment model `{}` ([data] model)", path.display())
+                    })?,
+                )
             }
         };
         Ok(Enricher::with_model(config, model))
@@ -303,12 +330,7 @@ impl Enricher {
     /// addressed to an authority, for other tweets on a topic, or for the
     /// rest. Without one: the lexicon's
     /// topics, and a complaint when addressed or on a complaint topic.
-    fn decide(
-        &self,
-        tweet: &Tweet,
-        tokens: &[Token],
-        addressed: bool,
-    ) -> (Vec<TopicId>, bool) {
+    fn decide(&self, tweet: &Tweet, tokens: &[Token], addressed: bool) -> (Vec<TopicId>, bool) {
         let lexicon = self.topics.lexicon(tokens);
         let Some(l) = &self.learned else {
             let mut topics = lexicon.matched;

@@ -63,8 +63,12 @@ fn wrong(text: &str, topics: &[&str], not: &[&str], complaint: Option<bool>) -> 
     })
 }
 
+/// A text, the topics it must get, the topics it must not get, and the
+/// complaint decision when it matters.
+type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a str], Option<bool>);
+
 /// Checks every case and fails listing all that are wrong.
-fn check_all(cases: &[(&str, &[&str], &[&str], Option<bool>)]) {
+fn check_all(cases: &[Case]) {
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|(text, topics, not, complaint)| wrong(text, topics, not, *complaint))
@@ -173,7 +177,12 @@ fn kinds_of_complaint_that_had_no_topic() {
 #[test]
 fn figurative_uses_are_not_topics() {
     check_all(&[
-        ("otakku macet kalau disuruh ngitung", &[], &["traffic"], None),
+        (
+            "otakku macet kalau disuruh ngitung",
+            &[],
+            &["traffic"],
+            None,
+        ),
         (
             "dia langsung kebakaran jenggot waktu ditanya",
             &[],
@@ -187,14 +196,23 @@ fn figurative_uses_are_not_topics() {
 #[test]
 fn hopes_thanks_and_status_updates_keep_their_topic_but_are_not_complaints() {
     check_all(&[
-        ("semoga tidak banjir lagi tahun ini", &["flood"], &[], Some(false)),
+        (
+            "semoga tidak banjir lagi tahun ini",
+            &["flood"],
+            &[],
+            Some(false),
+        ),
         (
             "terima kasih pak, jalannya sudah diperbaiki",
             &["road_damage"],
             &[],
             Some(false),
         ),
-        ("alhamdulillah sudah mulai surut", &["flood"], &[], Some(false)),
+        (
+            "alhamdulillah sudah mulai surut",
+            &["flood"],
+            &[],
+            Some(false),
+        ),
     ]);
 }
-

@@ -28,7 +28,7 @@ use tantivy::tokenizer::{PreTokenizedString, Token as TvToken, TokenStream, Toke
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::config::Config;
-use crate::model::Enriched;
+use crate::model::{Enriched, Offsets};
 use crate::text::{analyzer, Token};
 
 pub const TOKENIZER: &str = "kemala";
@@ -38,9 +38,6 @@ pub const EXACT_TOKENIZER: &str = "kemala_exact";
 /// Threads that build segments. Two keep up with one pipeline thread on
 /// the 2-core machine this was measured on (`cargo bench --bench throughput`).
 pub const INDEXING_THREADS: usize = 2;
-
-/// Next offset to read, per topic and partition.
-pub type Offsets = BTreeMap<String, BTreeMap<i32, i64>>;
 
 #[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
 pub struct CommitPayload {
@@ -97,22 +94,16 @@ pub fn schema() -> (Schema, Fields) {
             .set_stored()
             .set_precision(DateTimePrecision::Seconds),
     );
-    let text = b.add_text_field(
-        "text",
+    // Analysed with positions, for phrases; the tokens come pre-computed.
+    let positions = |tokenizer: &str| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
-                .set_tokenizer(TOKENIZER)
+                .set_tokenizer(tokenizer)
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        ),
-    );
-    let text_exact = b.add_text_field(
-        "text_exact",
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(EXACT_TOKENIZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        ),
-    );
+        )
+    };
+    let text = b.add_text_field("text", positions(TOKENIZER));
+    let text_exact = b.add_text_field("text_exact", positions(EXACT_TOKENIZER));
     let body = b.add_text_field("body", STORED);
     let author = b.add_text_field("author", STRING | STORED | FAST);
     let author_id = b.add_text_field("author_id", STRING | STORED);
@@ -120,31 +111,13 @@ pub fn schema() -> (Schema, Fields) {
     let topic = b.add_text_field("topic", STRING | STORED | FAST);
     let region = b.add_u64_field("region", num.clone());
     let agency = b.add_text_field("agency", STRING | STORED | FAST);
-    let is_complaint = b.add_bool_field(
-        "is_complaint",
-        NumericOptions::default()
-            .set_indexed()
-            .set_fast()
-            .set_stored(),
-    );
-    let is_retweet = b.add_bool_field(
-        "is_retweet",
-        NumericOptions::default()
-            .set_indexed()
-            .set_fast()
-            .set_stored(),
-    );
+    let is_complaint = b.add_bool_field("is_complaint", num.clone());
+    let is_retweet = b.add_bool_field("is_retweet", num.clone());
     let reply_to = b.add_u64_field("reply_to", num.clone());
-    let conversation = b.add_u64_field("conversation", num);
+    let conversation = b.add_u64_field("conversation", num.clone());
     let official = b.add_text_field("official", STRING | STORED | FAST);
     let author_hash = b.add_u64_field("author_hash", NumericOptions::default().set_fast());
-    let retweet_of = b.add_u64_field(
-        "retweet_of",
-        NumericOptions::default()
-            .set_indexed()
-            .set_fast()
-            .set_stored(),
-    );
+    let retweet_of = b.add_u64_field("retweet_of", num);
     // Official accounts mentioned: a governor's forward names the agency.
     let mentioned = b.add_text_field("mentioned", STRING | FAST);
     // The strongest topic, which routing and response times attribute to.
@@ -203,12 +176,7 @@ impl TokenStream for VecTokenStream {
 impl Tokenizer for KemalaTokenizer {
     type TokenStream<'a> = VecTokenStream;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let mut toks = Vec::new();
-        analyzer().analyse(text, &mut toks);
-        VecTokenStream {
-            tokens: to_tantivy(&toks),
-            cursor: 0,
-        }
+        analysed(text, false)
     }
 }
 
@@ -219,12 +187,20 @@ pub struct KemalaExactTokenizer;
 impl Tokenizer for KemalaExactTokenizer {
     type TokenStream<'a> = VecTokenStream;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let mut toks = Vec::new();
-        analyzer().analyse(text, &mut toks);
-        VecTokenStream {
-            tokens: to_tantivy(&crate::text::exact_tokens(&toks)),
-            cursor: 0,
-        }
+        analysed(text, true)
+    }
+}
+
+/// `text` analysed as enrichment does; with `exact`, its surface forms only.
+fn analysed(text: &str, exact: bool) -> VecTokenStream {
+    let mut toks = Vec::new();
+    analyzer().analyse(text, &mut toks);
+    if exact {
+        toks = crate::text::exact_tokens(&toks);
+    }
+    VecTokenStream {
+        tokens: to_tantivy(&toks),
+        cursor: 0,
     }
 }
 
@@ -249,6 +225,10 @@ pub struct IndexHandle {
     pub topic_ids: std::sync::Arc<Vec<String>>,
     pub regions: std::sync::Arc<BTreeMap<u16, (String, String)>>,
     pub agency_ids: std::sync::Arc<Vec<String>>,
+    /// The snapshots relevance-sorted cursors page through.
+    snapshots: std::sync::Arc<search::Snapshots>,
+    /// Facet counts per segment, for requests over the whole index.
+    facet_cache: std::sync::Arc<search::FacetCache>,
 }
 
 impl IndexHandle {
@@ -283,6 +263,8 @@ impl IndexHandle {
                     .collect(),
             ),
             agency_ids: std::sync::Arc::new(config.agencies.iter().map(|a| a.id.clone()).collect()),
+            snapshots: Default::default(),
+            facet_cache: Default::default(),
         })
     }
 
@@ -312,18 +294,11 @@ impl IndexHandle {
     ) -> anyhow::Result<Vec<(crate::model::Record, bool)>> {
         use crate::model::{AgencyId, Record, RegionCode, TopicId};
         use std::collections::HashMap;
-        let topic_index: HashMap<&str, TopicId> = self
-            .topic_ids
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.as_str(), TopicId(i as u16)))
-            .collect();
-        let agency_index: HashMap<&str, AgencyId> = self
-            .agency_ids
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.as_str(), AgencyId(i as u16)))
-            .collect();
+        /// Configured id → its index in the configuration.
+        fn index_of(ids: &[String]) -> HashMap<&str, u16> {
+            (0..).zip(ids).map(|(i, id)| (id.as_str(), i)).collect()
+        }
+        let (topic_index, agency_index) = (index_of(&self.topic_ids), index_of(&self.agency_ids));
         let searcher = self.reader.searcher();
         let mut out = Vec::new();
         for seg in searcher.segment_readers() {
@@ -358,14 +333,13 @@ impl IndexHandle {
                 }
                 Ok((col, map))
             };
-            let (topics_col, topics_map) = ords("topic", &|s| topic_index.get(s).map(|t| t.0))?;
+            let (topics_col, topics_map) = ords("topic", &|s| topic_index.get(s).copied())?;
             let (primary_col, primary_map) =
-                ords("primary_topic", &|s| topic_index.get(s).map(|t| t.0))?;
-            let (agency_col, agency_map) = ords("agency", &|s| agency_index.get(s).map(|a| a.0))?;
-            let (official_col, official_map) =
-                ords("official", &|s| agency_index.get(s).map(|a| a.0))?;
+                ords("primary_topic", &|s| topic_index.get(s).copied())?;
+            let (agency_col, agency_map) = ords("agency", &|s| agency_index.get(s).copied())?;
+            let (official_col, official_map) = ords("official", &|s| agency_index.get(s).copied())?;
             let (mentioned_col, mentioned_map) =
-                ords("mentioned", &|s| agency_index.get(s).map(|a| a.0))?;
+                ords("mentioned", &|s| agency_index.get(s).copied())?;
             let values = |col: &Option<tantivy::columnar::StrColumn>,
                           map: &[Option<u16>],
                           doc|

@@ -10,50 +10,7 @@
 use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 
-use crate::model::{Mention, Place, Tweet};
-
-/// Why a message was not a tweet. Each is a label of
-/// `kemala_messages_rejected_total{reason}` and a dead-letter header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Reject {
-    Empty,
-    Oversized,
-    NotUtf8,
-    NotJson,
-    TooDeep,
-    NotTweet,
-    MissingId,
-    MissingText,
-    BadCreatedAt,
-}
-
-impl Reject {
-    pub const ALL: [Reject; 9] = [
-        Reject::Empty,
-        Reject::Oversized,
-        Reject::NotUtf8,
-        Reject::NotJson,
-        Reject::TooDeep,
-        Reject::NotTweet,
-        Reject::MissingId,
-        Reject::MissingText,
-        Reject::BadCreatedAt,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reject::Empty => "empty",
-            Reject::Oversized => "oversized",
-            Reject::NotUtf8 => "not_utf8",
-            Reject::NotJson => "not_json",
-            Reject::TooDeep => "too_deep",
-            Reject::NotTweet => "not_tweet",
-            Reject::MissingId => "missing_id",
-            Reject::MissingText => "missing_text",
-            Reject::BadCreatedAt => "bad_created_at",
-        }
-    }
-}
+use crate::model::{Mention, Place, Reject, Tweet};
 
 /// A rejection with a human explanation for the dead-letter topic.
 #[derive(Clone, Debug, PartialEq)]

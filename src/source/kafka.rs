@@ -37,7 +37,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::ClientContext;
 
 use crate::config::KafkaConfig;
-use crate::index::Offsets;
+use crate::model::Offsets;
 use crate::telemetry::Metrics;
 
 /// One message, owned, as the pipeline sees it.

@@ -578,12 +578,12 @@ fn quiet_keys_and_empty_windows_never_fire() {
             serde_json::to_vec(&serde_json::json!({"data": {
                 "id": (900_000 + i).to_string(), "author_id": (70_000 + i).to_string(),
                 "text": "Kebakaran gudang di Blora, asap tebal, tolong damkar segera #KemalaJateng",
-                "created_at": kemala::http::rfc3339(t0 + i * 60_000)}}))
+                "created_at": kemala::timestamp::rfc3339(t0 + i * 60_000)}}))
             .unwrap()
         })
         .collect();
     msgs.push(
-        serde_json::to_vec(&serde_json::json!({"data": {"id": "900100", "author_id": "1", "text": "selamat pagi", "created_at": kemala::http::rfc3339(t0 + 6 * 3_600_000)}}))
+        serde_json::to_vec(&serde_json::json!({"data": {"id": "900100", "author_id": "1", "text": "selamat pagi", "created_at": kemala::timestamp::rfc3339(t0 + 6 * 3_600_000)}}))
             .unwrap(),
     );
     let n = produce_all(&e.bootstrap(), "tweets", msgs) as u64;

@@ -1528,14 +1528,14 @@ impl LabelSets {
         exact.insert("agency", c.agencies.iter().map(|a| a.id.clone()).collect());
         exact.insert(
             "lang",
-            kemala::enrich::lang::Lang::ALL
+            kemala::model::Lang::ALL
                 .iter()
                 .map(|l| l.code().to_string())
                 .collect(),
         );
         exact.insert(
             "reason",
-            kemala::source::decode::Reject::ALL
+            kemala::model::Reject::ALL
                 .iter()
                 .map(|r| r.as_str().to_string())
                 .collect(),

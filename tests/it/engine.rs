@@ -78,7 +78,7 @@ impl InProc {
         get_json(&self.url(path)).unwrap_or_else(|| panic!("GET {path} failed"))
     }
 
-    pub fn shared(&self) -> std::sync::Arc<kemala::app::Shared> {
+    pub fn shared(&self) -> std::sync::Arc<kemala::state::Shared> {
         self.engine.as_ref().unwrap().shared.clone()
     }
 

@@ -491,7 +491,7 @@ fn replay_with_a_kill_9_halfway_gives_the_same_alerts_and_webhooks_survive_it() 
     let first = run("engine-a");
     // Wait for the webhook to fail at least once: the alert fired and its
     // notification is in the outbox.
-    wait_for("a failed webhook attempt", Duration::from_secs(120), || {
+    wait_for("a failed webhook attempt", Duration::from_secs(300), || {
         sink.all().iter().any(|r| r.status == 500).then_some(())
     });
     first.signal(libc::SIGKILL);
@@ -502,7 +502,7 @@ fn replay_with_a_kill_9_halfway_gives_the_same_alerts_and_webhooks_survive_it() 
     let total = feed.len() as u64;
     wait_for(
         "the whole feed after the restart, and event time at its end",
-        Duration::from_secs(180),
+        Duration::from_secs(300),
         || settled(&status(port)?, total, end_ms),
     );
     crate::common::wait_eq(

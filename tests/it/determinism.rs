@@ -91,7 +91,7 @@ fn the_same_feed_gives_the_same_alerts_in_one_go_one_by_one_from_a_slow_broker_a
     let cfg = config.to_str().unwrap().to_string();
     let run = |name: &str| Proc::spawn(name, dir.path(), &["run", "--config", &cfg]);
     let first = run("engine-a");
-    wait_for("half of the feed indexed", Duration::from_secs(180), || {
+    wait_for("half of the feed indexed", Duration::from_secs(300), || {
         (status(port)?["counts"]["index_documents"].as_u64()? >= n / 2).then_some(())
     });
     first.signal(libc::SIGKILL);
@@ -99,7 +99,7 @@ fn the_same_feed_gives_the_same_alerts_in_one_go_one_by_one_from_a_slow_broker_a
     let _second = run("engine-b");
     wait_for(
         "the whole feed after the restart, and event time at its end",
-        Duration::from_secs(180),
+        Duration::from_secs(300),
         || settled(&status(port)?, n, end_ms),
     );
     let restarted =

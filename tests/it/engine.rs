@@ -91,7 +91,7 @@ impl InProc {
         let progress = self.engine.as_ref().unwrap().shared.progress.clone();
         wait_for(
             &format!("{n} messages committed"),
-            Duration::from_secs(120),
+            Duration::from_secs(300),
             || {
                 (progress
                     .committed

@@ -37,6 +37,8 @@ pub const COMPLAINT: &str = "complaint";
 pub struct Cues<'a> {
     /// Mentions a configured official account, or carries #KemalaJateng.
     pub addressed: bool,
+    /// Speaks to a complaint channel (#KemalaJateng, LaporGub, LAPOR!).
+    pub channel: bool,
     /// Mentions an account whose handle looks like a government or public
     /// service's (pemkot, dinas, polres, pdam, lapor…).
     pub public_account: bool,
@@ -119,6 +121,7 @@ pub fn features(tokens: &[Token], cues: &Cues, analyzer: &Analyzer, out: &mut Ve
         }
     };
     cue("addressed", cues.addressed);
+    cue("channel", cues.channel);
     cue("public_account", cues.public_account);
     cue("starts_with_mention", cues.starts_with_mention);
     cue("one_mention", cues.mentions == 1);
@@ -148,6 +151,53 @@ impl Hasher for Identity {
 }
 
 type BucketMap = HashMap<u32, u32, BuildHasherDefault<Identity>>;
+
+/// Whom a tweet speaks to, as far as its mentions and hashtags tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addressee {
+    /// A complaint channel: #KemalaJateng, LaporGub, LAPOR!, an `aduan`
+    /// account.
+    Channel,
+    /// Another official or public account.
+    Authority,
+    /// Nobody in particular.
+    Nobody,
+}
+
+/// The probability a tweet needs to be a complaint: lowest for what is
+/// sent to a complaint channel, higher for what is sent to other public
+/// accounts, higher still for a tweet on a topic sent to nobody, and
+/// highest for the rest. Set on held-out texts by `kemala train`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ComplaintBars {
+    pub channel: f32,
+    pub authority: f32,
+    pub topic: f32,
+    pub other: f32,
+}
+
+impl Default for ComplaintBars {
+    fn default() -> Self {
+        ComplaintBars {
+            channel: 0.5,
+            authority: 0.5,
+            topic: 0.5,
+            other: 0.5,
+        }
+    }
+}
+
+impl ComplaintBars {
+    /// The bar for a tweet that speaks to `to` and does or does not carry a topic.
+    pub fn bar(&self, to: Addressee, has_topic: bool) -> f32 {
+        match to {
+            Addressee::Channel => self.channel,
+            Addressee::Authority => self.authority,
+            Addressee::Nobody if has_topic => self.topic,
+            Addressee::Nobody => self.other,
+        }
+    }
+}
 
 /// How a topic is decided, chosen per topic on held-out texts: some topics
 /// are said in few, fixed words the lexicons know (floods, storms), others
@@ -189,10 +239,8 @@ pub struct LinearModel {
     pub bias: Vec<f32>,
     /// Probability at or above which a class is assigned.
     pub thresholds: Vec<f32>,
-    /// The complaint threshold for tweets addressed to an authority.
-    pub addressed_threshold: f32,
-    /// The complaint threshold for other tweets that carry a topic.
-    pub topic_threshold: f32,
+    /// The complaint thresholds, by whom a tweet speaks to.
+    pub bars: ComplaintBars,
     /// Per class: how it is decided (the complaint class always by model).
     pub modes: Vec<Mode>,
     rows: BucketMap,
@@ -247,8 +295,12 @@ impl LinearModel {
         };
         writeln!(z, "bias\t{}", join(&self.bias))?;
         writeln!(z, "thresholds\t{}", join(&self.thresholds))?;
-        writeln!(z, "addressed_threshold\t{}", self.addressed_threshold)?;
-        writeln!(z, "topic_threshold\t{}", self.topic_threshold)?;
+        let b = &self.bars;
+        writeln!(
+            z,
+            "complaint_bars\t{}\t{}\t{}\t{}",
+            b.channel, b.authority, b.topic, b.other
+        )?;
         let modes: Vec<&str> = self.modes.iter().map(|m| m.as_str()).collect();
         writeln!(z, "modes\t{}", modes.join("\t"))?;
         let n = self.classes.len();
@@ -296,8 +348,16 @@ impl LinearModel {
         let classes: Vec<String> = field("classes")?.split('\t').map(String::from).collect();
         let bias = floats(&field("bias")?)?;
         let thresholds = floats(&field("thresholds")?)?;
-        let addressed_threshold: f32 = field("addressed_threshold")?.parse()?;
-        let topic_threshold: f32 = field("topic_threshold")?.parse()?;
+        let b = floats(&field("complaint_bars")?)?;
+        let [channel, authority, topic, other] = b[..] else {
+            bail!("`complaint_bars` in the model file needs four numbers");
+        };
+        let bars = ComplaintBars {
+            channel,
+            authority,
+            topic,
+            other,
+        };
         let modes = field("modes")?
             .split('\t')
             .map(Mode::parse)
@@ -331,8 +391,7 @@ impl LinearModel {
             classes,
             bias,
             thresholds,
-            addressed_threshold,
-            topic_threshold,
+            bars,
             modes,
             rows,
             weights,
@@ -472,8 +531,7 @@ pub fn train(classes: &[String], examples: &[Example], p: &TrainParams) -> Linea
         classes: classes.to_vec(),
         bias,
         thresholds: vec![0.5; n],
-        addressed_threshold: 0.5,
-        topic_threshold: 0.5,
+        bars: ComplaintBars::default(),
         modes: vec![Mode::Model; n],
         rows: kept,
         weights,

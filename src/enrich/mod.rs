@@ -23,7 +23,7 @@ use crate::config::{AgencyKind, Config, ModelSource};
 use crate::model::{AgencyId, Enriched, Lang, RegionCode, TopicId, Tweet};
 use crate::text::{analyzer, Analyzer, Token, TokenKind};
 use lang::LanguageDetector;
-use learned::{Cues, LinearModel, Mode};
+use learned::{Addressee, Cues, LinearModel, Mode};
 use region::RegionResolver;
 use topic::{Lexicon, TopicClassifier};
 
@@ -70,6 +70,9 @@ const PUBLIC_HANDLE_PARTS: &[&str] = &[
     "kemnaker",
 ];
 
+/// Parts of handles that complaint channels use.
+const CHANNEL_HANDLE_PARTS: &[&str] = &["lapor", "aduan", "pengaduan", "sapawarga", "keluhan"];
+
 /// Whether a handle looks like a public body's.
 pub fn looks_public(handle: &str) -> bool {
     let h = handle.to_ascii_lowercase();
@@ -106,6 +109,7 @@ pub struct Enricher {
     route_to_region: Vec<bool>,
     regional_agency: HashMap<u16, AgencyId>,
     channel_agency: Option<AgencyId>,
+    agency_kinds: Vec<AgencyKind>,
 }
 
 impl Enricher {
@@ -219,6 +223,7 @@ impl Enricher {
             route_to_region: config.topics.iter().map(|t| t.route_to_region).collect(),
             regional_agency,
             channel_agency,
+            agency_kinds: config.agencies.iter().map(|a| a.kind).collect(),
         }
     }
 
@@ -261,18 +266,39 @@ impl Enricher {
         self.learned.as_ref().map(|l| &l.model)
     }
 
-    /// The model's features for an analysed tweet, and whether it is
-    /// addressed to an authority (a configured official account,
-    /// #KemalaJateng, or an account that looks public): what training and
-    /// enrichment share.
-    pub fn features(&self, tweet: &Tweet, tokens: &[Token], out: &mut Vec<u32>) -> bool {
+    /// The model's features for an analysed tweet, and whom it speaks to:
+    /// what training and enrichment share.
+    pub fn features(&self, tweet: &Tweet, tokens: &[Token], out: &mut Vec<u32>) -> Addressee {
         let lexicon = self.topics.lexicon(tokens);
         let addressed = self.addressed(tweet);
         self.features_with(tweet, tokens, &lexicon, addressed, out)
     }
 
-    /// Writes the features; returns whether the tweet is addressed to an
-    /// authority.
+    /// Whom a tweet speaks to: a complaint channel, another official or
+    /// public account, or nobody in particular.
+    fn addressee(&self, tweet: &Tweet, addressed: bool) -> Addressee {
+        let channel = tweet
+            .hashtags
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(COMPLAINT_HASHTAG))
+            || tweet.mentions.iter().any(|m| {
+                let h = m.username.to_lowercase();
+                CHANNEL_HANDLE_PARTS.iter().any(|p| h.contains(p))
+                    || self
+                        .official_handles
+                        .get(&h)
+                        .is_some_and(|a| self.agency_kinds[a.0 as usize] == AgencyKind::Channel)
+            });
+        if channel {
+            Addressee::Channel
+        } else if addressed || tweet.mentions.iter().any(|m| looks_public(&m.username)) {
+            Addressee::Authority
+        } else {
+            Addressee::Nobody
+        }
+    }
+
+    /// Writes the features; returns whom the tweet speaks to.
     fn features_with(
         &self,
         tweet: &Tweet,
@@ -280,22 +306,23 @@ impl Enricher {
         lexicon: &Lexicon,
         addressed: bool,
         out: &mut Vec<u32>,
-    ) -> bool {
+    ) -> Addressee {
         let matched: Vec<&str> = lexicon
             .matched
             .iter()
             .map(|t| self.topic_ids[t.0 as usize].as_str())
             .collect();
-        let public_account = tweet.mentions.iter().any(|m| looks_public(&m.username));
+        let to = self.addressee(tweet, addressed);
         let cues = Cues {
             addressed,
-            public_account,
+            channel: to == Addressee::Channel,
+            public_account: to != Addressee::Nobody,
             starts_with_mention: tokens.first().is_some_and(|t| t.kind == TokenKind::Mention),
             mentions: tweet.mentions.len(),
             lexicon: &matched,
         };
         learned::features(tokens, &cues, self.analyzer, out);
-        addressed || public_account
+        to
     }
 
     /// The topic ids the lexicons match in an analysed tweet.
@@ -326,9 +353,8 @@ impl Enricher {
     /// Topics and the complaint decision. With a model: the topics whose
     /// probability reaches their threshold, strongest first, with the
     /// operator's `force` entries added and `block` entries removed; a
-    /// complaint when its probability reaches the threshold for tweets
-    /// addressed to an authority, for other tweets on a topic, or for the
-    /// rest. Without one: the lexicon's
+    /// complaint when its probability reaches the bar for whom the tweet
+    /// speaks to (see [`learned::ComplaintBars`]). Without one: the lexicon's
     /// topics, and a complaint when addressed or on a complaint topic.
     fn decide(&self, tweet: &Tweet, tokens: &[Token], addressed: bool) -> (Vec<TopicId>, bool) {
         let lexicon = self.topics.lexicon(tokens);
@@ -344,7 +370,7 @@ impl Enricher {
         };
         SCRATCH.with(|s| {
             let (features, probs) = &mut *s.borrow_mut();
-            let to_authority = self.features_with(tweet, tokens, &lexicon, addressed, features);
+            let to = self.features_with(tweet, tokens, &lexicon, addressed, features);
             l.model.predict(features, probs);
             let mut scored: Vec<(f32, TopicId)> = probs
                 .iter()
@@ -377,14 +403,7 @@ impl Enricher {
                     topics.push(t);
                 }
             }
-            let p = probs[l.complaint];
-            let complaint = if to_authority {
-                p >= l.model.addressed_threshold
-            } else if !topics.is_empty() {
-                p >= l.model.topic_threshold
-            } else {
-                p >= l.model.thresholds[l.complaint]
-            };
+            let complaint = probs[l.complaint] >= l.model.bars.bar(to, !topics.is_empty());
             (topics, complaint)
         })
     }

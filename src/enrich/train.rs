@@ -18,7 +18,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::eval::{read_split, tweet, Record, Report};
-use super::learned::{self, Example, LinearModel, Mode, TrainParams};
+use super::learned::{self, Addressee, ComplaintBars, Example, LinearModel, Mode, TrainParams};
 use super::Enricher;
 use crate::config::Config;
 use crate::text::analyzer;
@@ -47,8 +47,8 @@ pub const COMPLAINT_PRECISION: f64 = 0.9;
 
 struct Prepared {
     example: Example,
-    /// Addressed to an authority, as enrichment sees it at run time.
-    to_authority: bool,
+    /// Whom it speaks to, as enrichment sees it at run time.
+    to: Addressee,
     /// Per class: whether the lexicons match it.
     lexicon: Vec<bool>,
     fold: u64,
@@ -63,7 +63,7 @@ fn prepare(e: &Enricher, records: &[Record], classes: &[String]) -> Vec<Prepared
             let t = tweet(i, r);
             analyzer().analyse(&t.text, &mut toks);
             let mut features = Vec::new();
-            let to_authority = e.features(&t, &toks, &mut features);
+            let to = e.features(&t, &toks, &mut features);
             let matched = e.lexicon_topics(&toks);
             let lexicon = classes
                 .iter()
@@ -82,7 +82,7 @@ fn prepare(e: &Enricher, records: &[Record], classes: &[String]) -> Vec<Prepared
             let h = Sha256::digest(format!("kemala-fold:{}", r.id).as_bytes());
             Prepared {
                 example: Example { features, labels },
-                to_authority,
+                to,
                 lexicon,
                 fold: u64::from(h[0]) % FOLDS,
             }
@@ -164,8 +164,7 @@ pub fn train(config: &Config, corpus: &Path, params: &TrainParams) -> anyhow::Re
             .collect();
         let mut m = learned::train(&classes, &fit, params);
         m.thresholds = model.thresholds.clone();
-        m.addressed_threshold = model.addressed_threshold;
-        m.topic_threshold = model.topic_threshold;
+        m.bars = model.bars;
         m.modes = model.modes.clone();
         let e = Enricher::with_model(config, Some(m));
         for (i, r) in records.iter().enumerate() {
@@ -254,97 +253,53 @@ fn set_thresholds(
             })
         })
         .collect();
-    let mut best = (f64::MIN, 0.5f32, 0.5f32, 0.5f32);
-    for thr_addr in grid() {
-        for thr_topic in grid() {
-            for thr in grid().filter(|t| *t >= thr_topic) {
-                let (mut tp, mut fp, mut fn_, mut atp, mut afn) = (0.0, 0.0, 0.0, 0.0, 0.0);
-                for (((p, s), r), topic) in prepared.iter().zip(scores).zip(records).zip(&has_topic)
-                {
-                    let bar = if p.to_authority {
-                        thr_addr
-                    } else if *topic {
-                        thr_topic
-                    } else {
-                        thr
+    // The four bars, searched on a coarser grid (there are four of them).
+    let coarse: Vec<f32> = (1..10).map(|i| i as f32 * 0.1).collect();
+    let mut best = (f64::MIN, ComplaintBars::default());
+    for &channel in &coarse {
+        for &authority in &coarse {
+            for &topic in &coarse {
+                for &other in coarse.iter().filter(|o| **o >= topic) {
+                    let bars = ComplaintBars {
+                        channel,
+                        authority,
+                        topic,
+                        other,
                     };
-                    let yes = s[0] >= bar;
-                    match (p.example.labels[0], yes) {
-                        (true, true) => tp += 1.0,
-                        (false, true) => fp += 1.0,
-                        (true, false) => fn_ += 1.0,
-                        _ => {}
-                    }
-                    if r.addressed && r.complaint {
-                        if yes {
-                            atp += 1.0
-                        } else {
-                            afn += 1.0
+                    let (mut tp, mut fp, mut fn_, mut atp, mut afn) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                    for (((p, s), r), t) in prepared.iter().zip(scores).zip(records).zip(&has_topic)
+                    {
+                        let yes = s[0] >= bars.bar(p.to, *t);
+                        match (p.example.labels[0], yes) {
+                            (true, true) => tp += 1.0,
+                            (false, true) => fp += 1.0,
+                            (true, false) => fn_ += 1.0,
+                            _ => {}
+                        }
+                        if r.addressed && r.complaint {
+                            if yes {
+                                atp += 1.0
+                            } else {
+                                afn += 1.0
+                            }
                         }
                     }
-                }
-                let (_, precision, recall) = f1(tp, fp, fn_);
-                let addressed_recall = f1(atp, 0.0, afn).2;
-                // Keep precision; then miss as few complaints as possible,
-                // addressed ones first: an unrecognised complaint to an agency
-                // is a reply never matched and a figure never counted.
-                let meets = (precision >= COMPLAINT_PRECISION) as u8 as f64;
-                let key = meets * 10.0 + addressed_recall + 0.5 * recall;
-                if key > best.0 {
-                    best = (key, thr_addr, thr_topic, thr);
+                    let (_, precision, recall) = f1(tp, fp, fn_);
+                    let addressed_recall = f1(atp, 0.0, afn).2;
+                    // Keep precision; then miss as few complaints as
+                    // possible, addressed ones first: an unrecognised
+                    // complaint to an agency is a reply never matched and a
+                    // figure never counted.
+                    let meets = (precision >= COMPLAINT_PRECISION) as u8 as f64;
+                    let key = meets * 10.0 + addressed_recall + 0.5 * recall;
+                    if key > best.0 {
+                        best = (key, bars);
+                    }
                 }
             }
         }
     }
-    model.addressed_threshold = best.1;
-    model.topic_threshold = best.2;
-    model.thresholds[0] = best.3;
-    if std::env::var("KEMALA_TRAIN_DEBUG").is_ok() {
-        let mut pairs: Vec<(f32, bool)> = prepared
-            .iter()
-            .zip(scores)
-            .map(|(p, s)| (s[0], p.example.labels[0]))
-            .collect();
-        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (mut rank_sum, mut npos) = (0.0f64, 0.0f64);
-        for (i, (_, y)) in pairs.iter().enumerate() {
-            if *y {
-                rank_sum += (i + 1) as f64;
-                npos += 1.0;
-            }
-        }
-        let nneg = pairs.len() as f64 - npos;
-        eprintln!(
-            "complaint AUC {:.3}",
-            (rank_sum - npos * (npos + 1.0) / 2.0) / (npos * nneg)
-        );
-        for thr_addr in grid() {
-            let thr = best.3;
-            let (mut tp, mut fp, mut fn_, mut atp, mut afn, mut cue_afn) =
-                (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-            for ((p, s), r) in prepared.iter().zip(scores).zip(records) {
-                let yes = s[0] >= if p.to_authority { thr_addr } else { thr };
-                match (p.example.labels[0], yes) {
-                    (true, true) => tp += 1.0,
-                    (false, true) => fp += 1.0,
-                    (true, false) => fn_ += 1.0,
-                    _ => {}
-                }
-                if r.addressed && r.complaint {
-                    if yes {
-                        atp += 1.0
-                    } else {
-                        afn += 1.0;
-                        if !p.to_authority {
-                            cue_afn += 1.0
-                        }
-                    }
-                }
-            }
-            let (_, pr, rec) = f1(tp, fp, fn_);
-            eprintln!("thr_addr {thr_addr:.2} thr {thr:.2}: precision {pr:.3} recall {rec:.3} addressed recall {:.3} (missed {afn}, of which without a cue {cue_afn})", f1(atp, 0.0, afn).2);
-        }
-    }
+    model.bars = best.1;
 }
 
 /// Enriches every record and scores it.

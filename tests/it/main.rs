@@ -3,7 +3,6 @@
 //! and a Tansu broker), the HTTP API through real sockets, and the built
 //! binary through its CLI.
 
-mod accuracy;
 mod alerts;
 mod browser;
 mod common;
@@ -14,3 +13,4 @@ mod latency;
 mod pipeline;
 mod process;
 mod search;
+mod understanding;

@@ -471,7 +471,10 @@ fn train(
         "held out (each text scored by a model fitted without it):\n{}",
         trained.held_out
     );
-    println!("the lexicons alone, on the same texts:\n{}", trained.lexicons);
+    println!(
+        "the lexicons alone, on the same texts:\n{}",
+        trained.lexicons
+    );
     Ok(())
 }
 

@@ -120,12 +120,12 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
 /// (`thr` is not `there`, `smkn` is not `semakin`, `psis` is not `posisi`).
 const ACRONYMS: &[&str] = &[
     "thr", "umr", "umk", "ump", "asn", "pns", "pppk", "krl", "lrt", "mrt", "brt", "bst", "pks",
-    "ppn", "pph", "pbb", "shm", "shgb", "ajb", "imb", "pbg", "slf", "smkn", "sman", "smpn",
-    "sdn", "mts", "upt", "uptd", "ikn", "pcr", "gbk", "bbm", "spbu", "nik", "kis", "kip", "pkh",
-    "blt", "bpnt", "dtks", "rtlh", "bpjs", "bpn", "ptsl", "pemda", "pemdes", "psis", "dprd",
-    "dpr", "kpk", "bnpb", "bpbd", "pmi", "phk", "ojk", "pdip", "psi", "tkp", "ktp", "stnk",
-    "bpkb", "sim", "skck", "rsud", "rsup", "igd", "icu", "dbd", "tbc", "pju", "lpju", "apbd",
-    "apbn", "bumn", "bumd", "tni", "polri", "satpol", "damkar", "kades", "perdes", "jkn",
+    "ppn", "pph", "pbb", "shm", "shgb", "ajb", "imb", "pbg", "slf", "smkn", "sman", "smpn", "sdn",
+    "mts", "upt", "uptd", "ikn", "pcr", "gbk", "bbm", "spbu", "nik", "kis", "kip", "pkh", "blt",
+    "bpnt", "dtks", "rtlh", "bpjs", "bpn", "ptsl", "pemda", "pemdes", "psis", "dprd", "dpr", "kpk",
+    "bnpb", "bpbd", "pmi", "phk", "ojk", "pdip", "psi", "tkp", "ktp", "stnk", "bpkb", "sim",
+    "skck", "rsud", "rsup", "igd", "icu", "dbd", "tbc", "pju", "lpju", "apbd", "apbn", "bumn",
+    "bumd", "tni", "polri", "satpol", "damkar", "kades", "perdes", "jkn",
 ];
 
 /// Words the Snowball Indonesian stemmer gets wrong on complaint text
@@ -723,8 +723,7 @@ impl Analyzer {
         if let Some(short) = unstretch(word, |w| self.is_known(w)) {
             return Some(short);
         }
-        if self.is_known(word) || word.len() < 3 || !word.chars().all(|c| c.is_ascii_lowercase())
-        {
+        if self.is_known(word) || word.len() < 3 || !word.chars().all(|c| c.is_ascii_lowercase()) {
             return None;
         }
         // A short word of consonants alone is an acronym as often as a
@@ -734,8 +733,7 @@ impl Analyzer {
             return None;
         }
         let candidate = self.skeletons.get(&skeleton)?;
-        (candidate.len() > word.len() && is_subsequence(word, candidate))
-            .then(|| candidate.clone())
+        (candidate.len() > word.len() && is_subsequence(word, candidate)).then(|| candidate.clone())
     }
 
     /// Byte ranges of the known words a lowercase hashtag is glued from

@@ -53,8 +53,9 @@ pub fn read_split(path: &Path) -> anyhow::Result<Vec<Record>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l)
-                .with_context(|| format!("`{}` line {}: not a corpus record", path.display(), i + 1))
+            serde_json::from_str(l).with_context(|| {
+                format!("`{}` line {}: not a corpus record", path.display(), i + 1)
+            })
         })
         .collect()
 }
@@ -233,7 +234,14 @@ impl Report {
             .map(Counts::f1)
             .collect();
         let n = f.len();
-        (if n == 0 { 0.0 } else { f.iter().sum::<f64>() / n as f64 }, n)
+        (
+            if n == 0 {
+                0.0
+            } else {
+                f.iter().sum::<f64>() / n as f64
+            },
+            n,
+        )
     }
 
     pub fn region_accuracy(&self) -> f64 {

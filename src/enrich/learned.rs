@@ -231,7 +231,11 @@ impl LinearModel {
     pub fn write(&self, w: impl Write) -> anyhow::Result<()> {
         let mut z = flate2::write::GzEncoder::new(w, flate2::Compression::best());
         writeln!(z, "{FORMAT}")?;
-        writeln!(z, "provenance\t{}", self.provenance.replace(['\n', '\t'], " "))?;
+        writeln!(
+            z,
+            "provenance\t{}",
+            self.provenance.replace(['\n', '\t'], " ")
+        )?;
         writeln!(z, "classes\t{}", self.classes.join("\t"))?;
         let join = |v: &[f32]| {
             v.iter()
@@ -303,7 +307,10 @@ impl LinearModel {
         let mut weights = vec![0.0; num_rows * n];
         for (row, line) in lines.take(num_rows).enumerate() {
             let (bucket, cells) = line.split_once('\t').unwrap_or((line, ""));
-            rows.insert(bucket.parse().context("a bucket in the model file")?, row as u32);
+            rows.insert(
+                bucket.parse().context("a bucket in the model file")?,
+                row as u32,
+            );
             for cell in cells.split(' ').filter(|c| !c.is_empty()) {
                 let (i, x) = cell.split_once(':').context("a weight in the model file")?;
                 let i: usize = i.parse()?;
@@ -541,6 +548,9 @@ mod tests {
         let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         z.write_all(b"something else\n").unwrap();
         let err = LinearModel::read(&z.finish().unwrap()[..]).unwrap_err();
-        assert!(err.to_string().contains("unsupported model format"), "{err}");
+        assert!(
+            err.to_string().contains("unsupported model format"),
+            "{err}"
+        );
     }
 }

@@ -43,9 +43,31 @@ const PUBLIC_HANDLE_PREFIXES: &[&str] = &[
     "bpbd", "bnpb", "pdam", "dprd", "kemen", "bpjs", "satpol", "damkar", "kab", "kota", "prov",
 ];
 const PUBLIC_HANDLE_PARTS: &[&str] = &[
-    "lapor", "aduan", "pengaduan", "sapa", "humas", "pemkot", "pemkab", "pemprov", "dukcapil",
-    "pdam", "pln", "kai121", "commuterline", "krl", "bpjs", "dinkes", "dishub", "polres", "polda",
-    "_go_id", "goid", "kominfo", "ombudsman", "kemensos", "kemnaker",
+    "lapor",
+    "aduan",
+    "pengaduan",
+    "sapa",
+    "humas",
+    "pemkot",
+    "pemkab",
+    "pemprov",
+    "dukcapil",
+    "pdam",
+    "pln",
+    "kai121",
+    "commuterline",
+    "krl",
+    "bpjs",
+    "dinkes",
+    "dishub",
+    "polres",
+    "polda",
+    "_go_id",
+    "goid",
+    "kominfo",
+    "ombudsman",
+    "kemensos",
+    "kemnaker",
 ];
 
 /// Whether a handle looks like a public body's.
@@ -92,16 +114,21 @@ impl Enricher {
     pub fn build(config: &Config) -> anyhow::Result<Enricher> {
         let model = match &config.model {
             ModelSource::Off => None,
-            ModelSource::Bundled => Some(
-                LinearModel::read(BUNDLED_MODEL).context("the bundled enrichment model")?,
-            ),
+            ModelSource::Bundled => {
+                Some(LinearModel::read(BUNDLED_MODEL).context("the bundled enrichment model")?)
+            }
             ModelSource::File(path) => {
                 let f = std::fs::File::open(path).with_context(|| {
-                    format!("cannot open the enrichment model `{}` ([data] model)", path.display())
+                    format!(
+                        "cannot open the enrichment model `{}` ([data] model)",
+                        path.display()
+                    )
                 })?;
-                Some(LinearModel::read(std::io::BufReader::new(f)).with_context(|| {
-                    format!("the enrichment model `{}` ([data] model)", path.display())
-                })?)
+                Some(
+                    LinearModel::read(std::io::BufReader::new(f)).with_context(|| {
+                        format!("the enrichment model `{}` ([data] model)", path.display())
+                    })?,
+                )
             }
         };
         Ok(Enricher::with_model(config, model))
@@ -302,12 +329,7 @@ impl Enricher {
     /// complaint when its probability reaches the threshold for addressed
     /// to an authority or for other tweets. Without one: the lexicon's
     /// topics, and a complaint when addressed or on a complaint topic.
-    fn decide(
-        &self,
-        tweet: &Tweet,
-        tokens: &[Token],
-        addressed: bool,
-    ) -> (Vec<TopicId>, bool) {
+    fn decide(&self, tweet: &Tweet, tokens: &[Token], addressed: bool) -> (Vec<TopicId>, bool) {
         let lexicon = self.topics.lexicon(tokens);
         let Some(l) = &self.learned else {
             let mut topics = lexicon.matched;

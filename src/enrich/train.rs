@@ -65,7 +65,10 @@ fn prepare(e: &Enricher, records: &[Record], classes: &[String]) -> Vec<Prepared
             let mut features = Vec::new();
             let to_authority = e.features(&t, &toks, &mut features);
             let matched = e.lexicon_topics(&toks);
-            let lexicon = classes.iter().map(|c| matched.contains(&c.as_str())).collect();
+            let lexicon = classes
+                .iter()
+                .map(|c| matched.contains(&c.as_str()))
+                .collect();
             let labels = classes
                 .iter()
                 .map(|c| {
@@ -95,7 +98,11 @@ fn digest(path: &Path) -> String {
 fn f1(tp: f64, fp: f64, fn_: f64) -> (f64, f64, f64) {
     let p = if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 };
     let r = if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 1.0 };
-    let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    let f = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
     (f, p, r)
 }
 
@@ -269,15 +276,28 @@ fn set_thresholds(
     model.addressed_threshold = best.1;
     model.thresholds[0] = best.2;
     if std::env::var("KEMALA_TRAIN_DEBUG").is_ok() {
-        let mut pairs: Vec<(f32, bool)> = prepared.iter().zip(scores).map(|(p, s)| (s[0], p.example.labels[0])).collect();
+        let mut pairs: Vec<(f32, bool)> = prepared
+            .iter()
+            .zip(scores)
+            .map(|(p, s)| (s[0], p.example.labels[0]))
+            .collect();
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (mut rank_sum, mut npos) = (0.0f64, 0.0f64);
-        for (i, (_, y)) in pairs.iter().enumerate() { if *y { rank_sum += (i + 1) as f64; npos += 1.0; } }
+        for (i, (_, y)) in pairs.iter().enumerate() {
+            if *y {
+                rank_sum += (i + 1) as f64;
+                npos += 1.0;
+            }
+        }
         let nneg = pairs.len() as f64 - npos;
-        eprintln!("complaint AUC {:.3}", (rank_sum - npos * (npos + 1.0) / 2.0) / (npos * nneg));
+        eprintln!(
+            "complaint AUC {:.3}",
+            (rank_sum - npos * (npos + 1.0) / 2.0) / (npos * nneg)
+        );
         for thr_addr in grid() {
             let thr = best.2;
-            let (mut tp, mut fp, mut fn_, mut atp, mut afn, mut cue_afn) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+            let (mut tp, mut fp, mut fn_, mut atp, mut afn, mut cue_afn) =
+                (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
             for ((p, s), r) in prepared.iter().zip(scores).zip(records) {
                 let yes = s[0] >= if p.to_authority { thr_addr } else { thr };
                 match (p.example.labels[0], yes) {
@@ -287,7 +307,14 @@ fn set_thresholds(
                     _ => {}
                 }
                 if r.addressed && r.complaint {
-                    if yes { atp += 1.0 } else { afn += 1.0; if !p.to_authority { cue_afn += 1.0 } }
+                    if yes {
+                        atp += 1.0
+                    } else {
+                        afn += 1.0;
+                        if !p.to_authority {
+                            cue_afn += 1.0
+                        }
+                    }
                 }
             }
             let (_, pr, rec) = f1(tp, fp, fn_);
@@ -314,18 +341,29 @@ pub fn evaluate(enricher: &Enricher, config: &Config, records: &[Record]) -> Rep
 mod dump {
     #[test]
     fn dump_lexicon_errors() {
-        let Ok(topic) = std::env::var("DUMP_TOPIC") else { return };
+        let Ok(topic) = std::env::var("DUMP_TOPIC") else {
+            return;
+        };
         let config = crate::config::Config::embedded().unwrap();
         let e = super::Enricher::with_model(&config, None);
         let mut toks = Vec::new();
         for split in ["corpus/train.jsonl", "corpus/dev.jsonl"] {
-            for (i, r) in super::read_split(std::path::Path::new(split)).unwrap().iter().enumerate() {
+            for (i, r) in super::read_split(std::path::Path::new(split))
+                .unwrap()
+                .iter()
+                .enumerate()
+            {
                 let t = super::tweet(i, r);
                 crate::text::analyzer().analyse(&t.text, &mut toks);
                 let m = e.lexicon_topics(&toks).contains(&topic.as_str());
                 let truth = r.topics.contains(&topic);
                 if m != truth {
-                    println!("{} {} | {}", if m { "FP" } else { "FN" }, r.topics.join(","), r.text.chars().take(160).collect::<String>());
+                    println!(
+                        "{} {} | {}",
+                        if m { "FP" } else { "FN" },
+                        r.topics.join(","),
+                        r.text.chars().take(160).collect::<String>()
+                    );
                 }
             }
         }

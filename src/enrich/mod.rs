@@ -8,6 +8,7 @@
 //! tokenised once.
 
 pub mod eval;
+pub mod geo;
 pub mod lang;
 pub mod learned;
 pub mod region;

@@ -213,7 +213,12 @@ impl Enricher {
             topics: TopicClassifier::build(&config.topics, analyzer),
             learned,
             topic_ids,
-            regions: RegionResolver::build(&config.regions, &config.agencies, analyzer),
+            regions: RegionResolver::build(
+                &config.regions,
+                &config.outside,
+                &config.agencies,
+                analyzer,
+            ),
             official_ids,
             official_handles,
             topic_agencies,
@@ -235,7 +240,12 @@ impl Enricher {
             .copied()
     }
 
+    /// The agency responsible for a complaint; none for one `outside`
+    /// Central Java, which no Central Java agency answers for.
     pub fn route(&self, topics: &[TopicId], region: RegionCode) -> Option<AgencyId> {
+        if region == RegionCode::OUTSIDE {
+            return None;
+        }
         if let Some(first) = topics.first() {
             let cands = &self.topic_agencies[first.0 as usize];
             // An agency that covers exactly this region wins.

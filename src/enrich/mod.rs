@@ -404,7 +404,9 @@ impl Enricher {
         let lang = self.lang.detect(&tweet.text);
         let addressed = self.addressed(&tweet);
         let (topics, complaint) = self.decide(&tweet, tokens, addressed);
-        let region = self.regions.resolve(&tweet, tokens, self.analyzer);
+        let region = self
+            .regions
+            .resolve(&tweet, tokens, self.analyzer, addressed);
         let official_author = self.official(&tweet.author_id, &tweet.author_username);
         let mut mentioned_agencies: Vec<AgencyId> = tweet
             .mentions
@@ -437,5 +439,80 @@ impl Enricher {
 
     pub fn detect_language(&self, text: &str) -> Lang {
         self.lang.detect(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Mention;
+
+    fn tweet(text: &str) -> Tweet {
+        let mentions = text
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix('@'))
+            .map(|u| Mention {
+                username: u
+                    .trim_matches(|c: char| !c.is_alphanumeric() && c != '_')
+                    .into(),
+                id: None,
+            })
+            .collect();
+        let hashtags = text
+            .split_whitespace()
+            .filter_map(|w| w.strip_prefix('#'))
+            .map(String::from)
+            .collect();
+        Tweet {
+            id: 1,
+            text: text.into(),
+            created_at_ms: 1_767_600_000_000,
+            author_id: "1".into(),
+            author_username: "warga".into(),
+            author_location: None,
+            conversation_id: None,
+            in_reply_to_tweet: None,
+            in_reply_to_user: None,
+            retweet_of: None,
+            mentions,
+            hashtags,
+            place: None,
+            coordinates: None,
+            lang_hint: None,
+        }
+    }
+
+    #[test]
+    fn a_complaint_outside_is_still_a_complaint_but_routed_to_no_agency() {
+        let config = Config::embedded().unwrap();
+        let e = Enricher::build(&config).unwrap();
+        let mut toks = Vec::new();
+        let agency = |a: Option<AgencyId>| a.map(|a| config.agencies[a.0 as usize].id.as_str());
+        let inside = e.enrich(
+            tweet("Banjir di Demak sudah sepinggang, tolong evakuasi warga #KemalaJateng"),
+            &mut toks,
+        );
+        assert_eq!(inside.region, RegionCode(3321));
+        assert!(inside.is_complaint);
+        assert!(agency(inside.agency).is_some());
+        let outside = e.enrich(
+            tweet("Banjir di Jakarta Utara sudah sepinggang, tolong evakuasi warga #KemalaJateng"),
+            &mut toks,
+        );
+        assert_eq!(outside.region, RegionCode::OUTSIDE);
+        assert!(
+            outside.is_complaint,
+            "still a complaint, and searchable as one"
+        );
+        assert_eq!(agency(outside.agency), None);
+        assert_eq!(outside.topics, inside.topics);
+        assert_eq!(e.route(&inside.topics, RegionCode::OUTSIDE), None);
+        // Unknown stays unknown, and goes to the province's channel.
+        let unknown = e.enrich(
+            tweet("Banjir sudah sepinggang, tolong evakuasi warga #KemalaJateng"),
+            &mut toks,
+        );
+        assert_eq!(unknown.region, RegionCode::UNKNOWN);
+        assert!(agency(unknown.agency).is_some());
     }
 }

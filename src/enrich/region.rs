@@ -425,7 +425,16 @@ impl RegionResolver {
         })
     }
 
-    pub fn resolve(&self, tweet: &Tweet, tokens: &[Token], analyzer: &Analyzer) -> RegionCode {
+    /// The region of a tweet. `to_jateng`: it is addressed to a Central Java
+    /// authority (#KemalaJateng, a configured account), so a profile
+    /// elsewhere (a migrant writing home) does not make it `outside`.
+    pub fn resolve(
+        &self,
+        tweet: &Tweet,
+        tokens: &[Token],
+        analyzer: &Analyzer,
+        to_jateng: bool,
+    ) -> RegionCode {
         let named = self.named_in(tokens, Reading::Text);
         // Where the author was: the coordinates, else the Twitter place.
         let device = || {
@@ -461,7 +470,7 @@ impl RegionResolver {
                 analyzer.analyse(loc, toks);
                 self.named_in(toks, Reading::Name)
             });
-            if let Some(n) = named {
+            if let Some(n) = named.filter(|n| n.region.in_jateng() || !to_jateng) {
                 return n.region;
             }
         }
@@ -594,7 +603,8 @@ mod tests {
     fn resolve(t: &Tweet) -> String {
         let mut toks = Vec::new();
         analyzer().analyse(&t.text, &mut toks);
-        label(resolver().resolve(t, &toks, analyzer()))
+        let to_jateng = t.hashtags.iter().any(|h| h == "KemalaJateng");
+        label(resolver().resolve(t, &toks, analyzer(), to_jateng))
     }
 
     /// The region of a text alone.
@@ -815,6 +825,16 @@ mod tests {
                 }),
                 "3376",
             ),
+            // Addressed to Central Java, a profile elsewhere is someone
+            // writing home: not outside.
+            (
+                "Jakarta profile to #KemalaJateng",
+                with("lampu jalan mati #KemalaJateng", |t| {
+                    t.author_location = Some("Jakarta".into());
+                    t.hashtags = vec!["KemalaJateng".into()];
+                }),
+                "unknown",
+            ),
         ];
         for (what, got, expected) in cases {
             assert_eq!(got, expected, "{what}");
@@ -846,7 +866,7 @@ mod tests {
         let started = std::time::Instant::now();
         for i in 0..n {
             let (t, toks) = &tweets[i % tweets.len()];
-            std::hint::black_box(r.resolve(t, toks, analyzer()));
+            std::hint::black_box(r.resolve(t, toks, analyzer(), false));
         }
         let per = started.elapsed().as_secs_f64() * 1e6 / n as f64;
         eprintln!("region: {per:.2} µs per tweet (text, place and profile; analysed text given)");

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::Shared;
 use crate::index::search::{Filters, SearchError, SearchResult, Sort};
+use crate::model::RegionCode;
 
 type AppState = Arc<Shared>;
 
@@ -258,15 +259,11 @@ impl SearchParams {
                 if r == "unknown" {
                     Some(0)
                 } else {
-                    let found = cfg
-                        .regions
-                        .iter()
-                        .find(|x| &x.code == r || &x.slug == r || x.name.eq_ignore_ascii_case(r));
-                    match found {
-                        Some(x) => Some(x.code.parse().unwrap_or(0)),
+                    match cfg.find_region(r) {
+                        Some(code) => Some(code.0),
                         None => {
                             return Err(ApiError::BadRequest(format!(
-                                "unknown region `{r}`; give a BPS code (3374), a slug (kota-semarang) or `unknown`"
+                                "unknown region `{r}`; give a BPS code (3374), a slug (kota-semarang), `outside` or `unknown`"
                             )))
                         }
                     }
@@ -410,6 +407,11 @@ fn region_ref(s: &Shared, code: u16) -> RegionRef {
             code: "unknown".into(),
             name: "unknown".into(),
         }
+    } else if code == RegionCode::OUTSIDE.0 {
+        RegionRef {
+            code: RegionCode::OUTSIDE_SLUG.into(),
+            name: RegionCode::OUTSIDE_NAME.into(),
+        }
     } else {
         RegionRef {
             code: code.to_string(),
@@ -464,6 +466,8 @@ fn to_response(s: &Shared, r: SearchResult) -> SearchResponse {
                     (
                         if k == 0 {
                             "unknown".to_string()
+                        } else if k == RegionCode::OUTSIDE.0 {
+                            RegionCode::OUTSIDE_SLUG.to_string()
                         } else {
                             k.to_string()
                         },
@@ -552,12 +556,15 @@ async fn meta(State(s): State<AppState>) -> Json<MetaResponse> {
             })
             .collect(),
         regions: c
-            .regions
-            .iter()
-            .map(|r| MetaRegion {
-                code: r.code.clone(),
-                name: r.name.clone(),
-                slug: r.slug.clone(),
+            .region_labels()
+            .map(|(code, name, slug)| MetaRegion {
+                code: if code == RegionCode::OUTSIDE.0 {
+                    slug.to_string()
+                } else {
+                    code.to_string()
+                },
+                name: name.to_string(),
+                slug: slug.to_string(),
             })
             .collect(),
         agencies: c
@@ -928,18 +935,11 @@ async fn alerts(
     let region: Option<u16> = match p.region.as_deref() {
         None | Some("") => None,
         Some("jateng") => Some(0),
-        Some(r) => Some(
-            s.config
-                .regions
-                .iter()
-                .find(|x| x.code == r || x.slug == r)
-                .and_then(|x| x.code.parse().ok())
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "unknown region `{r}`; give a BPS code, a slug or `jateng`"
-                    ))
-                })?,
-        ),
+        Some(r) => Some(s.config.find_region(r).map(|code| code.0).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "unknown region `{r}`; give a BPS code, a slug or `jateng`"
+            ))
+        })?),
     };
     let since = p
         .since

@@ -83,11 +83,7 @@ pub fn score(file: &str) -> Scores {
         fp += got.difference(&want).count();
         fn_ += want.difference(&got).count();
         exact += usize::from(got == want);
-        let region = if e.region.is_known() {
-            e.region.0.to_string()
-        } else {
-            "unknown".into()
-        };
+        let region = kemala::enrich::eval::region_label(e.region);
         region_ok += usize::from(region == l.region);
         let lang = e.lang.code();
         lang_ok += usize::from(match l.lang.as_str() {

@@ -171,9 +171,8 @@ impl Engine {
             alerts: alerts.clone(),
             trackers: trackers.clone(),
             region_names: config
-                .regions
-                .iter()
-                .filter_map(|r| Some((r.code.parse().ok()?, r.name.clone())))
+                .region_labels()
+                .map(|(code, name, _)| (code, name.to_string()))
                 .collect(),
         });
 
@@ -712,14 +711,12 @@ fn alerting(
         resend_interval: config.engine.alerts.resend_interval.0,
         metrics: metrics.clone(),
         region_slugs: config
-            .regions
-            .iter()
-            .filter_map(|r| Some((r.code.parse().ok()?, r.slug.clone())))
+            .region_labels()
+            .map(|(code, _, slug)| (code, slug.to_string()))
             .collect(),
         region_names: config
-            .regions
-            .iter()
-            .filter_map(|r| Some((r.code.parse().ok()?, r.name.clone())))
+            .region_labels()
+            .map(|(code, name, _)| (code, name.to_string()))
             .collect(),
         base_url: String::new(),
     };

@@ -503,8 +503,9 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
     );
     println!("http: {}", e.http.listen);
     println!(
-        "data: {} regions, {} topics, {} agencies",
+        "data: {} regions ({} gazetteer entries outside), {} topics, {} agencies",
         c.regions.len(),
+        c.outside.len(),
         c.topics.len(),
         c.agencies.len()
     );

@@ -68,7 +68,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::config::DetectConfig;
-use crate::model::{stable_hash, Record};
+use crate::model::{stable_hash, Record, RegionCode};
 use baseline::{Baseline, Learn, HOW};
 use lifecycle::{placeholder, severity};
 
@@ -358,8 +358,10 @@ impl Detector {
         self.next.map(|b| b * self.p.bucket_ms)
     }
 
-    /// Counts one record. Only complaints that are not retweets and carry a
-    /// topic matter; a record whose bucket is closed is counted as late.
+    /// Counts one record. Only complaints that are not retweets, carry a
+    /// topic and are not placed outside Central Java matter (an `outside`
+    /// complaint counts in no series, `jateng` included); a record whose
+    /// bucket is closed is counted as late.
     ///
     /// The answer lets the engine remember which records were too late: a
     /// rebuild that replays only the others, in any order, reaches exactly
@@ -375,7 +377,11 @@ impl Detector {
     /// other sources have run ahead.
     pub fn observe_behind(&mut self, r: &Record, source_ms: i64) -> Observation {
         self.stats.records += 1;
-        if !r.is_complaint || r.retweet_of.is_some() || r.topics.is_empty() {
+        if !r.is_complaint
+            || r.retweet_of.is_some()
+            || r.topics.is_empty()
+            || r.region == RegionCode::OUTSIDE
+        {
             self.stats.ignored += 1;
             return Observation::Ignored;
         }

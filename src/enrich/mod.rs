@@ -8,6 +8,7 @@
 //! tokenised once.
 
 pub mod eval;
+pub mod geo;
 pub mod lang;
 pub mod learned;
 pub mod region;
@@ -216,7 +217,12 @@ impl Enricher {
             topics: TopicClassifier::build(&config.topics, analyzer),
             learned,
             topic_ids,
-            regions: RegionResolver::build(&config.regions, &config.agencies, analyzer),
+            regions: RegionResolver::build(
+                &config.regions,
+                &config.outside,
+                &config.agencies,
+                analyzer,
+            ),
             official_ids,
             official_handles,
             topic_agencies,
@@ -239,7 +245,12 @@ impl Enricher {
             .copied()
     }
 
+    /// The agency responsible for a complaint; none for one `outside`
+    /// Central Java, which no Central Java agency answers for.
     pub fn route(&self, topics: &[TopicId], region: RegionCode) -> Option<AgencyId> {
+        if region == RegionCode::OUTSIDE {
+            return None;
+        }
         if let Some(first) = topics.first() {
             let cands = &self.topic_agencies[first.0 as usize];
             // An agency that covers exactly this region wins.
@@ -415,7 +426,9 @@ impl Enricher {
         let lang = self.lang.detect(&tweet.text);
         let addressed = self.addressed(&tweet);
         let (topics, complaint) = self.decide(&tweet, tokens, addressed);
-        let region = self.regions.resolve(&tweet, tokens, self.analyzer);
+        let region = self
+            .regions
+            .resolve(&tweet, tokens, self.analyzer, addressed);
         let official_author = self.official(&tweet.author_id, &tweet.author_username);
         let mut mentioned_agencies: Vec<AgencyId> = tweet
             .mentions

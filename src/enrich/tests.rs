@@ -216,3 +216,37 @@ fn hopes_thanks_and_status_updates_keep_their_topic_but_are_not_complaints() {
         ),
     ]);
 }
+
+#[test]
+fn a_complaint_outside_is_still_a_complaint_but_routed_to_no_agency() {
+    let config = Config::embedded().unwrap();
+    let e = enricher();
+    let mut toks = Vec::new();
+    let agency = |a: Option<AgencyId>| a.map(|a| config.agencies[a.0 as usize].id.as_str());
+    let inside = e.enrich(
+        tweet("Banjir di Demak sudah sepinggang, tolong evakuasi warga #KemalaJateng"),
+        &mut toks,
+    );
+    assert_eq!(inside.region, RegionCode(3321));
+    assert!(inside.is_complaint);
+    assert!(agency(inside.agency).is_some());
+    let outside = e.enrich(
+        tweet("Banjir di Jakarta Utara sudah sepinggang, tolong evakuasi warga #KemalaJateng"),
+        &mut toks,
+    );
+    assert_eq!(outside.region, RegionCode::OUTSIDE);
+    assert!(
+        outside.is_complaint,
+        "still a complaint, and searchable as one"
+    );
+    assert_eq!(agency(outside.agency), None);
+    assert_eq!(outside.topics, inside.topics);
+    assert_eq!(e.route(&inside.topics, RegionCode::OUTSIDE), None);
+    // Unknown stays unknown, and goes to the province's channel.
+    let unknown = e.enrich(
+        tweet("Banjir sudah sepinggang, tolong evakuasi warga #KemalaJateng"),
+        &mut toks,
+    );
+    assert_eq!(unknown.region, RegionCode::UNKNOWN);
+    assert!(agency(unknown.agency).is_some());
+}

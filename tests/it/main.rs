@@ -10,6 +10,7 @@ mod dashboards;
 mod determinism;
 mod engine;
 mod latency;
+mod outside;
 mod pipeline;
 mod process;
 mod search;

@@ -87,7 +87,7 @@ fn flood(area: &Area, at_ms: i64) -> Vec<(Vec<u8>, i64)> {
                 "id": id.to_string(),
                 "text": text,
                 "author_id": id.to_string(),
-                "created_at": kemala::http::rfc3339(created),
+                "created_at": kemala::timestamp::rfc3339(created),
                 "lang": "in",
                 "entities": {"hashtags": [{"tag": "KemalaJateng"}]},
             });

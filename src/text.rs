@@ -24,8 +24,8 @@
 //! index also keeps each token's lowercased surface form ([`exact_tokens`]),
 //! so that a quoted phrase can match exactly what was written.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use frostem::{Algorithm, Stemmer};
@@ -459,7 +459,7 @@ impl Default for Analyzer {
 thread_local! {
     // Stemming is the costliest step and tweet vocabulary is Zipfian, so a
     // per-thread cache saves most of it. Bounded: cleared when full.
-    static STEM_CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    static STEM_CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::default());
 }
 const STEM_CACHE_MAX: usize = 200_000;
 
@@ -471,7 +471,7 @@ pub fn analyzer() -> &'static Analyzer {
 
 impl Analyzer {
     pub fn new() -> Analyzer {
-        let mut slang: HashMap<String, Vec<String>> = HashMap::new();
+        let mut slang: HashMap<String, Vec<String>> = HashMap::default();
         for line in SLANG_TSV.lines().skip(1) {
             let Some((informal, formal)) = line.split_once('\t') else {
                 continue;
@@ -498,7 +498,7 @@ impl Analyzer {
                 v.split_whitespace().map(String::from).collect(),
             );
         }
-        let mut vocab: HashMap<String, u32> = HashMap::new();
+        let mut vocab: HashMap<String, u32> = HashMap::default();
         for line in VOCAB_TXT.lines() {
             if let Some((w, n)) = line.split_once(' ') {
                 if w.chars().all(char::is_alphabetic) {
@@ -714,7 +714,7 @@ impl Analyzer {
         if let Some(short) = unstretch(word, |w| self.is_known(w)) {
             return Some(short);
         }
-        if self.is_known(word) || word.len() < 3 || !word.chars().all(|c| c.is_ascii_lowercase()) {
+        if word.len() < 3 || !word.bytes().all(|c| c.is_ascii_lowercase()) || self.is_known(word) {
             return None;
         }
         // A short word of consonants alone is an acronym as often as a
@@ -808,6 +808,14 @@ pub fn exact_tokens(tokens: &[Token]) -> Vec<Token> {
 /// letter, or two when only that makes a known word. `None` when nothing is
 /// stretched.
 fn unstretch(word: &str, known: impl Fn(&str) -> bool) -> Option<String> {
+    // Three of a byte in a row is the cheap test; only then the characters.
+    if !word
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == w[1] && w[1] == w[2])
+    {
+        return None;
+    }
     let chars: Vec<char> = word.chars().collect();
     if !chars.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
         return None;
@@ -858,7 +866,7 @@ fn is_subsequence(short: &str, long: &str) -> bool {
 /// times or more) and at least three times as common as the next, so an
 /// ambiguous skeleton restores nothing.
 fn skeleton_index(vocab: &HashMap<String, u32>) -> HashMap<String, String> {
-    let mut best: HashMap<String, [(u32, &str); 2]> = HashMap::new();
+    let mut best: HashMap<String, [(u32, &str); 2]> = HashMap::default();
     for (w, n) in vocab {
         if w.len() < 4 || !w.chars().all(|c| c.is_ascii_lowercase()) {
             continue;

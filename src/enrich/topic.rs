@@ -13,7 +13,7 @@
 //! [`super::learned`]), which decides in the end; `force` and `block`
 //! phrases are the operator's word over both.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::config::TopicDef;
 use crate::model::TopicId;
@@ -64,8 +64,8 @@ struct Score {
 
 impl TopicClassifier {
     pub fn build(topics: &[TopicDef], analyzer: &Analyzer) -> TopicClassifier {
-        let mut words: HashMap<String, Vec<(TopicId, Strength)>> = HashMap::new();
-        let mut phrases: HashMap<String, Vec<(TopicId, Vec<String>)>> = HashMap::new();
+        let mut words: HashMap<String, Vec<(TopicId, Strength)>> = HashMap::default();
+        let mut phrases: HashMap<String, Vec<(TopicId, Vec<String>)>> = HashMap::default();
         for (i, t) in topics.iter().enumerate() {
             let id = TopicId(i as u16);
             for (list, strength) in [
@@ -105,7 +105,7 @@ impl TopicClassifier {
                 }
             }
         }
-        let mut rules: HashMap<String, Vec<(TopicId, Rule, Vec<String>)>> = HashMap::new();
+        let mut rules: HashMap<String, Vec<(TopicId, Rule, Vec<String>)>> = HashMap::default();
         for (i, t) in topics.iter().enumerate() {
             for (list, rule) in [(&t.force, Rule::Force), (&t.block, Rule::Block)] {
                 for entry in list {

@@ -77,8 +77,8 @@ pub enum Command {
         config: PathBuf,
     },
     /// Train the enrichment model on the labelled corpus: fit on its train
-    /// split, set thresholds on its dev split, write the model and print the
-    /// dev figures. The test split is never read.
+    /// and dev splits, set thresholds out of five folds of them, write the
+    /// model and print the held-out figures. The test split is never read.
     Train {
         /// The corpus directory, holding train.jsonl and dev.jsonl.
         #[arg(long, default_value = "corpus")]

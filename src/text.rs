@@ -629,8 +629,15 @@ impl Analyzer {
                         // #BanjirDemak also says banjir and demak; #Banjir says
                         // banjir; #banjirkiriman says banjir and kiriman.
                         let mut parts = camel_parts(surface);
+                        // Segmenting reads the lowercased tag, whose byte
+                        // offsets are the surface's only when lowercasing
+                        // kept every length (`İ` grows a byte).
                         if parts.is_empty() {
-                            parts = self.segment(&lower);
+                            parts = if lower.len() == surface.len() {
+                                self.segment(&lower)
+                            } else {
+                                vec![(0, surface.len())]
+                            };
                         }
                         for (from, to) in parts {
                             let w = surface[from..to].to_lowercase();
@@ -808,11 +815,12 @@ pub fn exact_tokens(tokens: &[Token]) -> Vec<Token> {
 /// letter, or two when only that makes a known word. `None` when nothing is
 /// stretched.
 fn unstretch(word: &str, known: impl Fn(&str) -> bool) -> Option<String> {
-    // Three of a byte in a row is the cheap test; only then the characters.
-    if !word
-        .as_bytes()
-        .windows(3)
-        .any(|w| w[0] == w[1] && w[1] == w[2])
+    // For ASCII, three of a byte in a row is the cheap test.
+    if word.is_ascii()
+        && !word
+            .as_bytes()
+            .windows(3)
+            .any(|w| w[0] == w[1] && w[1] == w[2])
     {
         return None;
     }
@@ -980,6 +988,21 @@ mod tests {
             term("bakar"),
             "fire is not burning rubbish"
         );
+    }
+
+    /// Regression: a hashtag whose lowercase is longer than itself (`İ`
+    /// lowercases to two characters) is one word, not a slice out of bounds.
+    #[test]
+    fn hashtags_that_grow_when_lowercased_stay_whole() {
+        let mut toks = Vec::new();
+        for text in ["NOTe-ktp\u{202e}#İ", "#İstanbulbanjir"] {
+            analyzer().analyse(text, &mut toks);
+            let tag = text.rsplit('#').next().unwrap();
+            assert!(
+                toks.iter().any(|t| t.kind == TokenKind::Word && t.raw == tag.to_lowercase()),
+                "{text}: {toks:?}"
+            );
+        }
     }
 
     /// Regression: real tweets stretch words, drop vowels and glue words

@@ -999,7 +999,8 @@ mod tests {
             analyzer().analyse(text, &mut toks);
             let tag = text.rsplit('#').next().unwrap();
             assert!(
-                toks.iter().any(|t| t.kind == TokenKind::Word && t.raw == tag.to_lowercase()),
+                toks.iter()
+                    .any(|t| t.kind == TokenKind::Word && t.raw == tag.to_lowercase()),
                 "{text}: {toks:?}"
             );
         }

@@ -288,10 +288,7 @@ impl Enricher {
     /// Whom a tweet speaks to: a complaint channel, another official or
     /// public account, or nobody in particular.
     fn addressee(&self, tweet: &Tweet, addressed: bool) -> Addressee {
-        let channel = tweet
-            .hashtags
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(COMPLAINT_HASHTAG))
+        let channel = carries_complaint_hashtag(tweet)
             || tweet.mentions.iter().any(|m| {
                 let h = m.username.to_lowercase();
                 CHANNEL_HANDLE_PARTS.iter().any(|p| h.contains(p))
@@ -348,10 +345,7 @@ impl Enricher {
 
     /// Mentions a configured official account or carries #KemalaJateng.
     fn addressed(&self, tweet: &Tweet) -> bool {
-        tweet
-            .hashtags
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(COMPLAINT_HASHTAG))
+        carries_complaint_hashtag(tweet)
             || tweet.mentions.iter().any(|m| {
                 m.id.as_deref()
                     .is_some_and(|id| self.official_ids.contains_key(id))
@@ -462,6 +456,24 @@ impl Enricher {
     pub fn detect_language(&self, text: &str) -> Lang {
         self.lang.detect(text)
     }
+}
+
+/// Whether a tweet carries #KemalaJateng: in its hashtag entities, or in its
+/// text when the payload listed none (some v2 payloads carry no entities).
+fn carries_complaint_hashtag(tweet: &Tweet) -> bool {
+    let tag = COMPLAINT_HASHTAG.as_bytes();
+    tweet
+        .hashtags
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(COMPLAINT_HASHTAG))
+        || tweet.text.match_indices('#').any(|(i, _)| {
+            let rest = &tweet.text.as_bytes()[i + 1..];
+            rest.len() >= tag.len()
+                && rest[..tag.len()].eq_ignore_ascii_case(tag)
+                && rest
+                    .get(tag.len())
+                    .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        })
 }
 
 #[cfg(test)]

@@ -250,3 +250,20 @@ fn a_complaint_outside_is_still_a_complaint_but_routed_to_no_agency() {
     assert_eq!(unknown.region, RegionCode::UNKNOWN);
     assert!(agency(unknown.agency).is_some());
 }
+
+/// Regression: a v2 payload without hashtag entities still says
+/// #KemalaJateng in its text, and the tweet is addressed all the same.
+#[test]
+fn the_complaint_hashtag_counts_in_the_text_without_entities() {
+    let e = enricher();
+    let mut toks = Vec::new();
+    let text = "Jalan rusak parah di Kaligawe Semarang, banyak lubang, mohon segera diperbaiki #KemalaJateng";
+    let mut t = tweet(text);
+    t.hashtags.clear();
+    let out = e.enrich(t, &mut toks);
+    assert!(out.is_complaint, "{text}");
+    assert!(out.agency.is_some(), "{text}");
+    let mut t = tweet("hujan deras di Semarang #KemalaJatengKeren");
+    t.hashtags.clear();
+    assert!(!carries_complaint_hashtag(&t));
+}

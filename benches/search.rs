@@ -101,7 +101,7 @@ fn build(handle: &IndexHandle, config: &Config, n: usize) -> (Writer, Generator)
         .map(|_| {
             let (rx, tx, config) = (tweets_rx.clone(), docs_tx.clone(), config.clone());
             std::thread::spawn(move || {
-                let enricher = Enricher::build(&config);
+                let enricher = Enricher::build(&config).unwrap();
                 loop {
                     let batch = match rx.lock().map(|r| r.recv()) {
                         Ok(Ok(b)) => b,
@@ -427,7 +427,7 @@ fn main() {
     let ingest = {
         let (handle, config, stop) = (handle.clone(), config.clone(), stop.clone());
         std::thread::spawn(move || {
-            let enricher = Enricher::build(&config);
+            let enricher = Enricher::build(&config).unwrap();
             let mut writer = Writer::new(&handle, 128).expect("index writer");
             let mut g = Generator::new(
                 &config,

@@ -46,7 +46,7 @@ fn main() {
     println!("kemala throughput benchmark: {n} generated tweets, {:.0} bytes each on average, {runs} runs", bytes as f64 / n as f64);
 
     // Where the time goes: each stage alone, one thread.
-    let enricher = Enricher::build(&config);
+    let enricher = Enricher::build(&config).unwrap();
     let tweets: Vec<_> = payloads
         .iter()
         .filter_map(|p| decode(Some(p), 64 * 1024).ok())

@@ -158,7 +158,7 @@ impl Engine {
             Arc::new(
                 tokio::task::spawn_blocking(move || Enricher::build(&c))
                     .await
-                    .context("building the enricher")?,
+                    .context("building the enricher")??,
             )
         };
         let writer = Writer::new(&index, config.engine.index.writer_memory_mib)?;
@@ -202,9 +202,8 @@ impl Engine {
             alerts: alerts.clone(),
             trackers: trackers.clone(),
             region_names: config
-                .regions
-                .iter()
-                .filter_map(|r| Some((r.code.parse().ok()?, r.name.clone())))
+                .region_labels()
+                .map(|(code, name, _)| (code, name.to_string()))
                 .collect(),
             health: health.clone(),
             tokens,
@@ -953,14 +952,12 @@ fn alerting(
         resend_interval: config.engine.alerts.resend_interval.0,
         metrics: metrics.clone(),
         region_slugs: config
-            .regions
-            .iter()
-            .filter_map(|r| Some((r.code.parse().ok()?, r.slug.clone())))
+            .region_labels()
+            .map(|(code, _, slug)| (code, slug.to_string()))
             .collect(),
         region_names: config
-            .regions
-            .iter()
-            .filter_map(|r| Some((r.code.parse().ok()?, r.name.clone())))
+            .region_labels()
+            .map(|(code, name, _)| (code, name.to_string()))
             .collect(),
         base_url: String::new(),
     };

@@ -78,6 +78,34 @@ pub enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Train the enrichment model on the labelled corpus: fit on its train
+    /// and dev splits, set thresholds out of five folds of them, write the
+    /// model and print the held-out figures. The test split is never read.
+    Train {
+        /// The corpus directory, holding train.jsonl and dev.jsonl.
+        #[arg(long, default_value = "corpus")]
+        corpus: PathBuf,
+        /// Where to write the model (what `[data] model` names; the bundled one
+        /// is assets/model/enrich.kmodel).
+        #[arg(long, default_value = "assets/model/enrich.kmodel")]
+        out: PathBuf,
+        /// The configuration whose topics and accounts to train for (default:
+        /// the bundled one).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Passes over the training texts.
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// FTRL-Proximal's learning-rate scale (alpha).
+        #[arg(long, default_value_t = 0.1)]
+        learning_rate: f32,
+        /// L1 penalty: how much evidence a feature needs to get any weight.
+        #[arg(long, default_value_t = 2.0)]
+        l1: f32,
+        /// L2 penalty.
+        #[arg(long, default_value_t = 1.0)]
+        l2: f32,
+    },
     /// Generate tweets as NDJSON on standard output (for replay and tests).
     Generate {
         #[arg(long, default_value_t = 10_000)]
@@ -145,6 +173,26 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
             topics,
         } => runtime()?.block_on(broker(listen, partitions, topics)),
         Command::CheckConfig { config } => check_config(&config),
+        Command::Train {
+            corpus,
+            out,
+            config,
+            epochs,
+            learning_rate,
+            l1,
+            l2,
+        } => train(
+            &corpus,
+            &out,
+            config.as_deref(),
+            &crate::enrich::learned::TrainParams {
+                epochs,
+                learning_rate,
+                l1,
+                l2,
+                ..Default::default()
+            },
+        ),
         Command::Generate {
             count,
             seed,
@@ -387,10 +435,47 @@ async fn forward(
     }
 }
 
+fn train(
+    corpus: &std::path::Path,
+    out: &std::path::Path,
+    config: Option<&std::path::Path>,
+    params: &crate::enrich::learned::TrainParams,
+) -> anyhow::Result<()> {
+    let c = match config {
+        Some(p) => Config::load(p)?,
+        None => Config::embedded()?,
+    };
+    let started = std::time::Instant::now();
+    let trained = crate::enrich::train::train(&c, corpus, params)?;
+    let mut file = Vec::new();
+    trained.model.write(&mut file)?;
+    std::fs::write(out, &file)
+        .with_context(|| format!("cannot write the model to `{}`", out.display()))?;
+    println!(
+        "model written to `{}` ({} bytes, {} classes, {} weights) in {:.1}s",
+        out.display(),
+        file.len(),
+        trained.model.classes.len(),
+        trained.model.num_weights(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", trained.model.provenance);
+    println!(
+        "held out (each text scored by a model fitted without it):\n{}",
+        trained.held_out
+    );
+    println!(
+        "the lexicons alone, on the same texts:\n{}",
+        trained.lexicons
+    );
+    Ok(())
+}
+
 fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
     let c = Config::load(path)?;
-    // Building the enricher compiles every matcher, so it checks those too.
-    let _ = crate::enrich::Enricher::build(&c);
+    // Building the enricher compiles every matcher and reads the model, so
+    // it checks those too.
+    crate::enrich::Enricher::build(&c)?;
     let e = &c.engine;
     println!("config `{}` is valid", path.display());
     println!(
@@ -440,8 +525,9 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
         }
     );
     println!(
-        "data: {} regions, {} topics, {} agencies",
+        "data: {} regions ({} gazetteer entries outside), {} topics, {} agencies",
         c.regions.len(),
+        c.outside.len(),
         c.topics.len(),
         c.agencies.len()
     );

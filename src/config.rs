@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::model::RegionCode;
+
 /// The bundled configuration, used by `kemala demo` and as the default data files.
 pub const EMBEDDED_KEMALA: &str = include_str!("../config/kemala.toml");
 pub const EMBEDDED_REGIONS: &str = include_str!("../config/regions.toml");
@@ -367,6 +369,9 @@ pub struct DataFiles {
     pub regions: PathBuf,
     pub topics: PathBuf,
     pub agencies: PathBuf,
+    /// The enrichment model made by `kemala train`: empty for the bundled
+    /// one, `none` for the lexicons alone, or a path.
+    pub model: String,
 }
 
 impl Default for DataFiles {
@@ -375,6 +380,30 @@ impl Default for DataFiles {
             regions: "regions.toml".into(),
             topics: "topics.toml".into(),
             agencies: "agencies.toml".into(),
+            model: String::new(),
+        }
+    }
+}
+
+/// Where the enrichment model comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ModelSource {
+    /// The model bundled with the binary.
+    #[default]
+    Bundled,
+    /// A model file (an absolute path, or relative to the working directory).
+    File(PathBuf),
+    /// No model: the lexicons alone decide.
+    Off,
+}
+
+impl ModelSource {
+    /// The source `[data] model` names, relative to the config's directory.
+    pub fn from_setting(setting: &str, dir: &Path) -> ModelSource {
+        match setting.trim() {
+            "" => ModelSource::Bundled,
+            "none" => ModelSource::Off,
+            path => ModelSource::File(dir.join(path)),
         }
     }
 }
@@ -412,8 +441,16 @@ pub struct RegionDef {
     pub context_aliases: Vec<String>,
     #[serde(default)]
     pub subdistricts: Vec<String>,
+    /// Short forms that are also acronyms or counts ("Pbg" is the PBG
+    /// building permit, "2 btg" two sticks): placed only after di/ke/dari/….
+    #[serde(default)]
+    pub abbreviations: Vec<String>,
     #[serde(default)]
     pub places: Vec<String>,
+    /// Phrases that hold one of the names but name no place ("Roh Kudus",
+    /// "solo karir", "batang pohon").
+    #[serde(default)]
+    pub not_names: Vec<String>,
     #[serde(default)]
     pub handles: Vec<String>,
     pub lat: f64,
@@ -421,10 +458,34 @@ pub struct RegionDef {
     pub radius_km: f64,
 }
 
+/// A place outside Central Java that text, a Twitter place or a profile may
+/// name (a province and its regencies and cities, or abroad): a tweet about
+/// it is `outside`. The name lists mean what they mean for a region.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutsideDef {
+    /// Labels the entry for people; only the lists are matched.
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub context_aliases: Vec<String>,
+    #[serde(default)]
+    pub abbreviations: Vec<String>,
+    #[serde(default)]
+    pub places: Vec<String>,
+    #[serde(default)]
+    pub not_names: Vec<String>,
+    #[serde(default)]
+    pub handles: Vec<String>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionsFile {
     pub region: Vec<RegionDef>,
+    #[serde(default)]
+    pub outside: Vec<OutsideDef>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -441,6 +502,13 @@ pub struct TopicDef {
     pub negative: Vec<String>,
     #[serde(default)]
     pub weak: Vec<String>,
+    /// Words or phrases that always assign the topic, whatever the model says.
+    #[serde(default)]
+    pub force: Vec<String>,
+    /// Words or phrases that never let the topic be assigned ("kebakaran
+    /// jenggot" is not a fire).
+    #[serde(default)]
+    pub block: Vec<String>,
     #[serde(default)]
     pub agencies: Vec<String>,
     #[serde(default)]
@@ -511,10 +579,13 @@ pub struct Config {
     pub source: String,
     pub engine: EngineConfig,
     pub regions: Vec<RegionDef>,
+    /// Places outside Central Java, for placing tweets `outside`.
+    pub outside: Vec<OutsideDef>,
     pub topics: Vec<TopicDef>,
     pub agencies: Vec<AgencyDef>,
     /// Alert budgets asked for by agencies (agency id → alerts a week).
     pub agency_budgets: BTreeMap<String, f64>,
+    pub model: ModelSource,
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
@@ -554,13 +625,16 @@ impl Config {
         let topics = dir.join(&engine.data.topics);
         let agencies = dir.join(&engine.data.agencies);
         let (rt, tt, at) = (read(&regions)?, read(&topics)?, read(&agencies)?);
-        Config::from_parts(
+        let model = ModelSource::from_setting(&engine.data.model, dir);
+        let mut config = Config::from_parts(
             file,
             engine,
             (&regions.display().to_string(), &rt),
             (&topics.display().to_string(), &tt),
             (&agencies.display().to_string(), &at),
-        )
+        )?;
+        config.model = model;
+        Ok(config)
     }
 
     fn from_parts(
@@ -573,6 +647,7 @@ impl Config {
         if let Ok(brokers) = std::env::var("KEMALA_KAFKA_BROKERS") {
             engine.kafka.brokers = brokers;
         }
+        let engine_model = engine.data.model.clone();
         let r: RegionsFile = parse_toml(regions.0, regions.1)?;
         let t: TopicsFile = parse_toml(topics.0, topics.1)?;
         let a: AgenciesFile = parse_toml(agencies.0, agencies.1)?;
@@ -580,12 +655,43 @@ impl Config {
             source,
             engine,
             regions: r.region,
+            outside: r.outside,
             topics: t.topic,
             agencies: a.agency,
             agency_budgets: a.max_alerts_per_series_week,
+            model: ModelSource::from_setting(&engine_model, Path::new(".")),
         };
         config.validate(regions.0, topics.0, agencies.0)?;
         Ok(config)
+    }
+
+    /// The region a user names: a BPS code, a slug or a name (any case),
+    /// or `outside`. `None` for anything else, `unknown` and `jateng` too.
+    pub fn find_region(&self, s: &str) -> Option<RegionCode> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case(RegionCode::OUTSIDE_SLUG)
+            || s.eq_ignore_ascii_case(RegionCode::OUTSIDE_NAME)
+        {
+            return Some(RegionCode::OUTSIDE);
+        }
+        self.regions
+            .iter()
+            .find(|r| r.code == s || r.slug == s || r.name.eq_ignore_ascii_case(s))
+            .and_then(|r| r.code.parse().ok())
+            .map(RegionCode)
+    }
+
+    /// `(code, name, slug)` of every region a tweet can be placed in: the
+    /// configured ones, then `outside`.
+    pub fn region_labels(&self) -> impl Iterator<Item = (u16, &str, &str)> {
+        self.regions
+            .iter()
+            .filter_map(|r| Some((r.code.parse().ok()?, r.name.as_str(), r.slug.as_str())))
+            .chain(std::iter::once((
+                RegionCode::OUTSIDE.0,
+                RegionCode::OUTSIDE_NAME,
+                RegionCode::OUTSIDE_SLUG,
+            )))
     }
 
     /// Cross-checks that serde cannot: references, duplicates, ranges.
@@ -679,11 +785,21 @@ impl Config {
         let mut names: HashMap<String, String> = HashMap::new();
         for (i, r) in self.regions.iter().enumerate() {
             let key = |f: &str| format!("region[{i}].{f}");
-            if r.code.len() != 4 || r.code.parse::<u16>().is_err() {
+            if r.code.len() != 4
+                || r.code.parse::<u16>().is_err()
+                || r.code == RegionCode::OUTSIDE.0.to_string()
+            {
                 return Err(invalid(
                     rfile,
                     key("code"),
                     format!("`{}` is not a 4-digit BPS code", r.code),
+                ));
+            }
+            if [RegionCode::OUTSIDE_SLUG, "unknown", "jateng"].contains(&r.slug.as_str()) {
+                return Err(invalid(
+                    rfile,
+                    key("slug"),
+                    format!("`{}` is reserved", r.slug),
                 ));
             }
             if !codes.insert(r.code.clone()) {
@@ -708,6 +824,7 @@ impl Config {
             for (field, list) in [
                 ("aliases", &r.aliases),
                 ("context_aliases", &r.context_aliases),
+                ("abbreviations", &r.abbreviations),
                 ("subdistricts", &r.subdistricts),
             ] {
                 for name in list {
@@ -720,6 +837,26 @@ impl Config {
                                 format!("`{name}` also names region `{other}`; a name may place a tweet in one region only"),
                             ));
                         }
+                    }
+                }
+            }
+        }
+        // A name of a place outside may not name a Central Java region too:
+        // settle it in the data ("Kec. Sampang" for Cilacap, "Kab. Sampang"
+        // for Madura).
+        for (i, o) in self.outside.iter().enumerate() {
+            for (field, list) in [
+                ("aliases", &o.aliases),
+                ("context_aliases", &o.context_aliases),
+                ("abbreviations", &o.abbreviations),
+            ] {
+                for name in list {
+                    if let Some(code) = names.get(&name.to_lowercase()) {
+                        return Err(invalid(
+                            rfile,
+                            format!("outside[{i}].{field}"),
+                            format!("`{name}` also names region `{code}`; a name may place a tweet in one region only"),
+                        ));
                     }
                 }
             }
@@ -843,7 +980,7 @@ mod tests {
     fn embedded_config_is_valid() {
         let c = Config::embedded().expect("bundled config must load");
         assert_eq!(c.regions.len(), 35);
-        assert_eq!(c.topics.len(), 17);
+        assert_eq!(c.topics.len(), 23);
     }
 
     fn check_err(kemala_toml: &str, expected: &[&str]) {
@@ -863,6 +1000,55 @@ mod tests {
         for part in expected {
             assert!(err.contains(part), "error `{err}` should mention `{part}`");
         }
+    }
+
+    fn check_regions_err(extra: &str, expected: &[&str]) {
+        let regions = format!("{EMBEDDED_REGIONS}\n{extra}");
+        let err = Config::from_parts(
+            "kemala.toml".into(),
+            EngineConfig::default(),
+            ("regions.toml", &regions),
+            ("topics.toml", EMBEDDED_TOPICS),
+            ("agencies.toml", EMBEDDED_AGENCIES),
+        )
+        .expect_err("regions should be rejected")
+        .to_string();
+        for part in expected {
+            assert!(err.contains(part), "error `{err}` should mention `{part}`");
+        }
+    }
+
+    #[test]
+    fn a_place_outside_may_not_share_a_name_with_a_region() {
+        check_regions_err(
+            "[[outside]]\nname = \"Elsewhere\"\naliases = [\"Ungaran\"]\n",
+            &["regions.toml", "outside[", "Ungaran", "3322"],
+        );
+        check_regions_err(
+            "[[outside]]\nname = \"Elsewhere\"\nalias = [\"Atlantis\"]\n",
+            &["regions.toml", "unknown field", "alias"],
+        );
+    }
+
+    #[test]
+    fn regions_are_found_by_code_slug_name_and_outside() {
+        let c = Config::embedded().unwrap();
+        for (s, want) in [
+            ("3374", Some(3374)),
+            ("kota-semarang", Some(3374)),
+            ("kota semarang", Some(3374)),
+            ("outside", Some(9999)),
+            ("Luar Jawa Tengah", Some(9999)),
+            ("unknown", None),
+            ("jateng", None),
+            ("9999", None),
+            ("atlantis", None),
+        ] {
+            assert_eq!(c.find_region(s).map(|r| r.0), want, "{s}");
+        }
+        let labels: Vec<(u16, &str, &str)> = c.region_labels().collect();
+        assert_eq!(labels.len(), 36);
+        assert_eq!(labels[35], (9999, "Luar Jawa Tengah", "outside"));
     }
 
     #[test]

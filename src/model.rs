@@ -200,8 +200,22 @@ pub struct RegionCode(pub u16);
 
 impl RegionCode {
     pub const UNKNOWN: RegionCode = RegionCode(0);
+    /// Placed outside Central Java (by coordinates, place or text): indexed
+    /// and searchable, but in no Central Java series and routed to no
+    /// agency.
+    pub const OUTSIDE: RegionCode = RegionCode(9999);
+    /// How `outside` reads in slugs, metric labels, queries and the API.
+    pub const OUTSIDE_SLUG: &'static str = "outside";
+    pub const OUTSIDE_NAME: &'static str = "Luar Jawa Tengah";
+
+    /// Placed somewhere: a Central Java region or `outside`.
     pub fn is_known(self) -> bool {
         self.0 != 0
+    }
+
+    /// One of Central Java's regions.
+    pub fn in_jateng(self) -> bool {
+        self.is_known() && self != RegionCode::OUTSIDE
     }
 }
 

@@ -24,13 +24,44 @@
 //! index also keeps each token's lowercased surface form ([`exact_tokens`]),
 //! so that a quoted phrase can match exactly what was written.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use frostem::{Algorithm, Stemmer};
 
 const SLANG_TSV: &str = include_str!("../assets/slang/indocollex-informal-formal.tsv");
+
+/// Indonesian word frequencies (the 50,000 commonest words of the
+/// OpenSubtitles 2018 corpus), the vocabulary that tells a real word from a
+/// stretched, vowel-dropped or glued one.
+const VOCAB_TXT: &str = include_str!("../assets/vocab/id-opensubtitles-50k.txt");
+
+/// Complaint words the subtitle vocabulary lacks or ranks too low to
+/// split hashtags and restore vowels with, as (word, count).
+const EXTRA_VOCAB: &[(&str, u32)] = &[
+    ("drainase", 2_000),
+    ("got", 2_000),
+    ("rob", 2_000),
+    ("pungli", 2_000),
+    ("bansos", 2_000),
+    ("jateng", 2_000),
+    ("pemkot", 2_000),
+    ("pemkab", 2_000),
+    ("pemprov", 2_000),
+    ("longsor", 2_000),
+    ("macet", 2_000),
+    ("sampah", 6_000),
+    ("genangan", 2_000),
+    ("tergenang", 2_000),
+    ("selokan", 2_000),
+    ("trotoar", 2_000),
+    ("aspal", 2_000),
+    ("pdam", 2_000),
+    ("pln", 2_000),
+    ("warga", 6_000),
+    ("kemalajateng", 2_000),
+];
 
 /// Abbreviations from complaint tweets that IndoCollex lacks or maps
 /// differently. They win over IndoCollex.
@@ -83,6 +114,18 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("kk", "kk"),
     ("smp", "smp"),
     ("sma", "sma"),
+];
+
+/// Acronyms and names that look like vowel-dropped words but are not
+/// (`thr` is not `there`, `smkn` is not `semakin`, `psis` is not `posisi`).
+const ACRONYMS: &[&str] = &[
+    "thr", "umr", "umk", "ump", "asn", "pns", "pppk", "krl", "lrt", "mrt", "brt", "bst", "pks",
+    "ppn", "pph", "pbb", "shm", "shgb", "ajb", "imb", "pbg", "slf", "smkn", "sman", "smpn", "sdn",
+    "mts", "upt", "uptd", "ikn", "pcr", "gbk", "bbm", "spbu", "nik", "kis", "kip", "pkh", "blt",
+    "bpnt", "dtks", "rtlh", "bpjs", "bpn", "ptsl", "pemda", "pemdes", "psis", "dprd", "dpr", "kpk",
+    "bnpb", "bpbd", "pmi", "phk", "ojk", "pdip", "psi", "tkp", "ktp", "stnk", "bpkb", "sim",
+    "skck", "rsud", "rsup", "igd", "icu", "dbd", "tbc", "pju", "lpju", "apbd", "apbn", "bumn",
+    "bumd", "tni", "polri", "satpol", "damkar", "kades", "perdes", "jkn",
 ];
 
 /// Words the Snowball Indonesian stemmer gets wrong on complaint text
@@ -393,6 +436,12 @@ pub struct Token {
 
 pub struct Analyzer {
     slang: HashMap<String, Vec<String>>,
+    /// Word → corpus count, for telling real words from stretched,
+    /// vowel-dropped or glued ones.
+    vocab: HashMap<String, u32>,
+    /// Consonant skeleton → the commonest vocabulary word with it, for
+    /// restoring dropped vowels (`trgenang` → `tergenang`).
+    skeletons: HashMap<String, String>,
     protected: HashSet<&'static str>,
     overrides: HashMap<&'static str, &'static str>,
     repairs: HashMap<&'static str, &'static str>,
@@ -410,7 +459,7 @@ impl Default for Analyzer {
 thread_local! {
     // Stemming is the costliest step and tweet vocabulary is Zipfian, so a
     // per-thread cache saves most of it. Bounded: cleared when full.
-    static STEM_CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    static STEM_CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::default());
 }
 const STEM_CACHE_MAX: usize = 200_000;
 
@@ -422,7 +471,7 @@ pub fn analyzer() -> &'static Analyzer {
 
 impl Analyzer {
     pub fn new() -> Analyzer {
-        let mut slang: HashMap<String, Vec<String>> = HashMap::new();
+        let mut slang: HashMap<String, Vec<String>> = HashMap::default();
         for line in SLANG_TSV.lines().skip(1) {
             let Some((informal, formal)) = line.split_once('\t') else {
                 continue;
@@ -449,8 +498,23 @@ impl Analyzer {
                 v.split_whitespace().map(String::from).collect(),
             );
         }
+        let mut vocab: HashMap<String, u32> = HashMap::default();
+        for line in VOCAB_TXT.lines() {
+            if let Some((w, n)) = line.split_once(' ') {
+                if w.chars().all(char::is_alphabetic) {
+                    vocab.insert(w.to_lowercase(), n.trim().parse().unwrap_or(1));
+                }
+            }
+        }
+        for (w, n) in EXTRA_VOCAB {
+            let e = vocab.entry(w.to_string()).or_default();
+            *e = (*e).max(*n);
+        }
+        let skeletons = skeleton_index(&vocab);
         Analyzer {
             slang,
+            vocab,
+            skeletons,
             protected: PROTECTED.iter().copied().collect(),
             overrides: STEM_OVERRIDES.iter().copied().collect(),
             repairs: STEM_REPAIRS.iter().copied().collect(),
@@ -562,10 +626,18 @@ impl Analyzer {
                     });
                     position += 1;
                     if kind == TokenKind::Hashtag {
-                        // #BanjirDemak also says banjir and demak; #Banjir says banjir.
+                        // #BanjirDemak also says banjir and demak; #Banjir says
+                        // banjir; #banjirkiriman says banjir and kiriman.
                         let mut parts = camel_parts(surface);
+                        // Segmenting reads the lowercased tag, whose byte
+                        // offsets are the surface's only when lowercasing
+                        // kept every length (`İ` grows a byte).
                         if parts.is_empty() {
-                            parts.push((0, surface.len()));
+                            parts = if lower.len() == surface.len() {
+                                self.segment(&lower)
+                            } else {
+                                vec![(0, surface.len())]
+                            };
                         }
                         for (from, to) in parts {
                             let w = surface[from..to].to_lowercase();
@@ -604,6 +676,9 @@ impl Analyzer {
             Some(w) if w.len() >= 3 && w.chars().all(char::is_alphabetic) => w,
             _ => lower,
         };
+        // Banjirrrrr is banjir, and trgenang is tergenang.
+        let normal = self.normalise(word);
+        let word = normal.as_deref().unwrap_or(word);
         // dalane is dalan, and omahku is omah, which slang reads as rumah.
         let word = self.javanese_base(word).unwrap_or(word);
         let mut push = |term: String| {
@@ -627,6 +702,82 @@ impl Analyzer {
             }
             None => push(self.term(word)),
         }
+    }
+
+    /// Whether `word` is a word kemala knows: in the vocabulary, the slang
+    /// table or its own word lists.
+    pub fn is_known(&self, word: &str) -> bool {
+        self.vocab.contains_key(word)
+            || ACRONYMS.contains(&word)
+            || self.slang.contains_key(word)
+            || self.protected.contains(word)
+            || self.javanese_base(word).is_some()
+    }
+
+    /// The real word behind a stretched (`banjirrrr`, `parahhh`) or
+    /// vowel-dropped (`trgenang`, `sblm`) one; `None` when the word is fine
+    /// as it is or nothing better is known.
+    pub fn normalise(&self, word: &str) -> Option<String> {
+        if let Some(short) = unstretch(word, |w| self.is_known(w)) {
+            return Some(short);
+        }
+        if word.len() < 3 || !word.bytes().all(|c| c.is_ascii_lowercase()) || self.is_known(word) {
+            return None;
+        }
+        // A short word of consonants alone is an acronym as often as a
+        // vowel-dropped word (thr, asn, tkt): leave it.
+        let skeleton = skeleton(word);
+        if skeleton.len() < 3 || (skeleton.len() == word.len() && word.len() <= 4) {
+            return None;
+        }
+        let candidate = self.skeletons.get(&skeleton)?;
+        (candidate.len() > word.len() && is_subsequence(word, candidate)).then(|| candidate.clone())
+    }
+
+    /// Byte ranges of the known words a lowercase hashtag is glued from
+    /// (`banjirkiriman`: banjir, kiriman), or the whole tag when it is a
+    /// word itself or cannot be split into known words of 3 letters or more.
+    fn segment(&self, tag: &str) -> Vec<(usize, usize)> {
+        let whole = vec![(0, tag.len())];
+        if tag.len() < 6 || tag.len() > 40 || !tag.is_ascii() || self.is_known(tag) {
+            return whole;
+        }
+        // Viterbi over split points: the cost of a piece is its surprisal
+        // in the vocabulary, so few common words beat many rare ones.
+        let n = tag.len();
+        let mut best: Vec<Option<(f64, usize)>> = vec![None; n + 1];
+        best[0] = Some((0.0, 0));
+        for end in 3..=n {
+            for start in 0..=end.saturating_sub(3) {
+                let Some((cost, _)) = best[start] else {
+                    continue;
+                };
+                let piece = &tag[start..end];
+                let count = match self.vocab.get(piece) {
+                    Some(c) if *c >= 20 => *c,
+                    _ if self.slang.contains_key(piece) => 20,
+                    _ => continue,
+                };
+                let c = cost + (1e8 / count as f64).ln();
+                if best[end].is_none_or(|(b, _)| c < b) {
+                    best[end] = Some((c, start));
+                }
+            }
+        }
+        if best[n].is_none() {
+            return whole;
+        }
+        let mut parts = Vec::new();
+        let mut end = n;
+        while end > 0 {
+            let Some((_, start)) = best[end] else {
+                return whole;
+            };
+            parts.push((start, end));
+            end = start;
+        }
+        parts.reverse();
+        parts
     }
 
     /// The terms of a short text (a keyword or a phrase from config).
@@ -657,6 +808,89 @@ pub fn exact_tokens(tokens: &[Token]) -> Vec<Token> {
         });
     }
     out
+}
+
+/// A word with its stretched letters shrunk (`banjirrrr` → `banjir`,
+/// `maaaaf` → `maaf`): runs of three or more of one letter become one
+/// letter, or two when only that makes a known word. `None` when nothing is
+/// stretched.
+fn unstretch(word: &str, known: impl Fn(&str) -> bool) -> Option<String> {
+    // For ASCII, three of a byte in a row is the cheap test.
+    if word.is_ascii()
+        && !word
+            .as_bytes()
+            .windows(3)
+            .any(|w| w[0] == w[1] && w[1] == w[2])
+    {
+        return None;
+    }
+    let chars: Vec<char> = word.chars().collect();
+    if !chars.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
+        return None;
+    }
+    let shrink = |keep: usize| -> String {
+        let mut out = String::with_capacity(word.len());
+        let mut i = 0;
+        while i < chars.len() {
+            let mut j = i;
+            while j < chars.len() && chars[j] == chars[i] {
+                j += 1;
+            }
+            let run = j - i;
+            let n = if run >= 3 { keep } else { run };
+            out.extend(std::iter::repeat_n(chars[i], n));
+            i = j;
+        }
+        out
+    };
+    let one = shrink(1);
+    if known(&one) {
+        return Some(one);
+    }
+    let two = shrink(2);
+    Some(if known(&two) { two } else { one })
+}
+
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')
+}
+
+/// A word without its vowels, but for a leading one (`tergenang` →
+/// `trgnng`, `aman` → `amn`).
+fn skeleton(word: &str) -> String {
+    word.char_indices()
+        .filter(|(i, c)| *i == 0 || !is_vowel(*c))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+fn is_subsequence(short: &str, long: &str) -> bool {
+    let mut it = long.chars();
+    short.chars().all(|c| it.any(|l| l == c))
+}
+
+/// Skeleton → the vocabulary word that writers most likely mean by it: the
+/// commonest word with that skeleton, kept only when it is common (seen 100
+/// times or more) and at least three times as common as the next, so an
+/// ambiguous skeleton restores nothing.
+fn skeleton_index(vocab: &HashMap<String, u32>) -> HashMap<String, String> {
+    let mut best: HashMap<String, [(u32, &str); 2]> = HashMap::default();
+    for (w, n) in vocab {
+        if w.len() < 4 || !w.chars().all(|c| c.is_ascii_lowercase()) {
+            continue;
+        }
+        let e = best.entry(skeleton(w)).or_insert([(0, ""), (0, "")]);
+        if *n > e[0].0 || (*n == e[0].0 && w.as_str() < e[0].1) {
+            e[1] = e[0];
+            e[0] = (*n, w);
+        } else if *n > e[1].0 {
+            e[1] = (*n, w);
+        }
+    }
+    best.into_iter()
+        .filter(|(k, [(n1, _), (n2, _)])| k.len() >= 3 && *n1 >= 100 && *n1 >= 3 * *n2)
+        .map(|(k, [(_, w), _])| (k, w.to_string()))
+        .collect()
 }
 
 /// Byte ranges of the words in a camel-cased hashtag, only when it has
@@ -754,6 +988,60 @@ mod tests {
             term("bakar"),
             "fire is not burning rubbish"
         );
+    }
+
+    /// Regression: a hashtag whose lowercase is longer than itself (`İ`
+    /// lowercases to two characters) is one word, not a slice out of bounds.
+    #[test]
+    fn hashtags_that_grow_when_lowercased_stay_whole() {
+        let mut toks = Vec::new();
+        for text in ["NOTe-ktp\u{202e}#İ", "#İstanbulbanjir"] {
+            analyzer().analyse(text, &mut toks);
+            let tag = text.rsplit('#').next().unwrap();
+            assert!(
+                toks.iter()
+                    .any(|t| t.kind == TokenKind::Word && t.raw == tag.to_lowercase()),
+                "{text}: {toks:?}"
+            );
+        }
+    }
+
+    /// Regression: real tweets stretch words, drop vowels and glue words
+    /// into hashtags; each must still meet the word it means.
+    #[test]
+    fn stretched_vowel_dropped_and_glued_words_meet_their_word() {
+        for (written, meant) in [
+            ("Banjirrrrrrr", "banjir"),
+            ("parahhhh", "parah"),
+            ("maaaaaf", "maaf"),
+            ("trgenang", "tergenang"),
+            ("sblmnya", "sebelumnya"),
+            ("jkrta", "jakarta"),
+            ("bnjir", "banjir"),
+        ] {
+            assert_eq!(term(written), term(meant), "{written}");
+        }
+        // Acronyms and known words are left as they are.
+        for word in ["thr", "smkn", "psis", "umk", "rob", "got", "banjir"] {
+            assert_eq!(analyzer().normalise(word), None, "{word}");
+        }
+        check(
+            "#banjirkiriman #drainaseburuk #lautpasang",
+            &[
+                "#banjirkiriman",
+                "banjir",
+                "kirim",
+                "#drainaseburuk",
+                "drainase",
+                "buruk",
+                "#lautpasang",
+                "laut",
+                "pasang",
+            ],
+        );
+        // A tag that is a word, or cannot be split into known words, stays whole.
+        let whole = term("kemalajateng");
+        check("#kemalajateng", &["#kemalajateng", &whole]);
     }
 
     #[test]

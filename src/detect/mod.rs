@@ -85,7 +85,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{stable_hash, Record};
+use crate::model::{stable_hash, Record, RegionCode};
 use baseline::{Baseline, Learn, HOW};
 use budget::Budget;
 use lifecycle::{placeholder, severity};
@@ -386,8 +386,10 @@ impl Detector {
         self.next.map(|b| b * self.p.bucket_ms)
     }
 
-    /// Counts one record. Only complaints that are not retweets and carry a
-    /// topic matter; a record whose bucket is closed is counted as late.
+    /// Counts one record. Only complaints that are not retweets, carry a
+    /// topic and are not placed outside Central Java matter (an `outside`
+    /// complaint counts in no series, `jateng` included); a record whose
+    /// bucket is closed is counted as late.
     ///
     /// The answer lets the engine remember which records were too late: a
     /// rebuild that replays only the others, in any order, reaches exactly
@@ -403,7 +405,11 @@ impl Detector {
     /// other sources have run ahead.
     pub fn observe_behind(&mut self, r: &Record, source_ms: i64) -> Observation {
         self.stats.records += 1;
-        if !r.is_complaint || r.retweet_of.is_some() || r.topics.is_empty() {
+        if !r.is_complaint
+            || r.retweet_of.is_some()
+            || r.topics.is_empty()
+            || r.region == RegionCode::OUTSIDE
+        {
             self.stats.ignored += 1;
             return Observation::Ignored;
         }

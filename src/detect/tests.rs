@@ -297,6 +297,22 @@ fn retweet_cascade_and_one_loud_author_do_not_fire() {
 }
 
 #[test]
+fn a_spike_outside_central_java_counts_in_no_series() {
+    // The same spike that fires in Kota Semarang, placed outside: no
+    // regional alert, no `jateng` one, and none of it counted.
+    let onset = T0 + 8 * DAY + 10 * HOUR + 7 * MIN;
+    let mut records = busy_with_spike(3, onset, 3 * HOUR, 0);
+    let outside = spike(1, FLOOD, RegionCode::OUTSIDE.0, onset, 3 * HOUR, 6 * 180);
+    let n = outside.len() as u64;
+    records.extend(outside);
+    records.sort_by_key(|r| (r.created_at_ms, r.id));
+    let mut sim = Sim::new();
+    sim.run(&records, 500);
+    assert!(sim.fired().is_empty(), "{:#?}", sim.fired());
+    assert!(sim.det.stats().ignored >= n);
+}
+
+#[test]
 fn replays_and_rebuilds_give_identical_events() {
     let onset = T0 + 8 * DAY + 9 * HOUR + 30 * MIN;
     let records = busy_with_spike(5, onset, 90 * MIN, 5);

@@ -8,8 +8,12 @@
 //! cancels a topic held up by a single keyword. (Letting two different weak
 //! words match on their own was tried: it lost more precision than it gained
 //! recall on the dev set.)
+//!
+//! The lexicon's matches are also features of the learned model (see
+//! [`super::learned`]), which decides in the end; `force` and `block`
+//! phrases are the operator's word over both.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::config::TopicDef;
 use crate::model::TopicId;
@@ -22,11 +26,32 @@ enum Strength {
     Negative,
 }
 
+/// What the operator's `force` and `block` lists say of a tweet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rule {
+    Force,
+    Block,
+}
+
 pub struct TopicClassifier {
     words: HashMap<String, Vec<(TopicId, Strength)>>,
     /// Phrases keyed by their first term.
     phrases: HashMap<String, Vec<(TopicId, Vec<String>)>>,
+    /// `force` and `block` entries, keyed by their first term.
+    rules: HashMap<String, Vec<(TopicId, Rule, Vec<String>)>>,
     num_topics: usize,
+}
+
+/// What the lexicons found in a tweet.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lexicon {
+    /// Topics matched by a strong keyword or a phrase (and not cancelled by
+    /// a negative word), strongest first.
+    pub matched: Vec<TopicId>,
+    /// Topics a `force` entry assigns.
+    pub forced: Vec<TopicId>,
+    /// Topics a `block` entry rules out.
+    pub blocked: Vec<TopicId>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -39,8 +64,8 @@ struct Score {
 
 impl TopicClassifier {
     pub fn build(topics: &[TopicDef], analyzer: &Analyzer) -> TopicClassifier {
-        let mut words: HashMap<String, Vec<(TopicId, Strength)>> = HashMap::new();
-        let mut phrases: HashMap<String, Vec<(TopicId, Vec<String>)>> = HashMap::new();
+        let mut words: HashMap<String, Vec<(TopicId, Strength)>> = HashMap::default();
+        let mut phrases: HashMap<String, Vec<(TopicId, Vec<String>)>> = HashMap::default();
         for (i, t) in topics.iter().enumerate() {
             let id = TopicId(i as u16);
             for (list, strength) in [
@@ -80,14 +105,69 @@ impl TopicClassifier {
                 }
             }
         }
+        let mut rules: HashMap<String, Vec<(TopicId, Rule, Vec<String>)>> = HashMap::default();
+        for (i, t) in topics.iter().enumerate() {
+            for (list, rule) in [(&t.force, Rule::Force), (&t.block, Rule::Block)] {
+                for entry in list {
+                    let terms = analyzer.terms(entry);
+                    if let Some(first) = terms.first() {
+                        rules.entry(first.clone()).or_default().push((
+                            TopicId(i as u16),
+                            rule,
+                            terms,
+                        ));
+                    }
+                }
+            }
+        }
         TopicClassifier {
             words,
             phrases,
+            rules,
             num_topics: topics.len(),
         }
     }
 
-    /// The topics of an analysed tweet, strongest first.
+    /// What the lexicons find in an analysed tweet.
+    pub fn lexicon(&self, tokens: &[Token]) -> Lexicon {
+        let mut out = Lexicon {
+            matched: self.classify(tokens),
+            ..Lexicon::default()
+        };
+        if self.rules.is_empty() {
+            return out;
+        }
+        let words: Vec<&str> = tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| t.term.as_str())
+            .collect();
+        for (i, w) in words.iter().enumerate() {
+            for (id, rule, terms) in self.rules.get(*w).into_iter().flatten() {
+                let fits = words.len() - i >= terms.len()
+                    && words[i..i + terms.len()]
+                        .iter()
+                        .zip(terms)
+                        .all(|(a, b)| *a == b);
+                if fits {
+                    let list = match rule {
+                        Rule::Force => &mut out.forced,
+                        Rule::Block => &mut out.blocked,
+                    };
+                    if !list.contains(id) {
+                        list.push(*id);
+                    }
+                }
+            }
+        }
+        let blocked = out.blocked.clone();
+        out.matched.retain(|t| !blocked.contains(t));
+        out.forced.retain(|t| !blocked.contains(t));
+        out
+    }
+
+    /// The topics of an analysed tweet by keywords and phrases alone,
+    /// strongest first.
     pub fn classify(&self, tokens: &[Token]) -> Vec<TopicId> {
         let mut scores = vec![Score::default(); self.num_topics];
         let words: Vec<&str> = tokens

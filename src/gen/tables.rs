@@ -55,6 +55,24 @@ pub(super) fn tag_word(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
+/// Each configured topic's templates: each template serves one topic, the
+/// first that names it.
+pub(super) fn topic_texts(config: &Config) -> Vec<Option<&'static TopicText>> {
+    let mut claimed: Vec<*const TopicText> = Vec::new();
+    config
+        .topics
+        .iter()
+        .map(|td| {
+            let text = find_topic_text(&td.id, &td.name_en)
+                .filter(|t| !claimed.contains(&std::ptr::from_ref(*t)));
+            if let Some(t) = text {
+                claimed.push(std::ptr::from_ref(t));
+            }
+            text
+        })
+        .collect()
+}
+
 pub(super) fn find_topic_text(id: &str, name_en: &str) -> Option<&'static TopicText> {
     let texts = &templates().topic;
     let has_alt = |t: &TopicText, w: &str| t.alt.iter().any(|a| a == w);
@@ -157,8 +175,10 @@ impl Tables {
             names.extend(r.aliases.iter().filter(|a| !institutional(a)).cloned());
             let mut handles: Vec<String> =
                 r.handles.iter().map(|h| strip_at(h).to_string()).collect();
+            // Citizens mention the region's general accounts, not the
+            // accounts of one of its offices.
             for a in &config.agencies {
-                if a.regions.len() == 1 && a.regions[0] == r.code {
+                if a.regions.len() == 1 && a.regions[0] == r.code && a.topics.is_empty() {
                     for h in &a.handles {
                         let h = strip_at(h).to_string();
                         if !handles.contains(&h) {
@@ -227,10 +247,13 @@ impl Tables {
             region_cdf.push(acc);
         }
 
-        // Topics and who answers them.
+        // Topics and who answers them. A topic without templates is never
+        // drawn, so adding topics to the configuration leaves the traffic
+        // as it was.
         let mut topics = Vec::with_capacity(config.topics.len());
+        let texts = topic_texts(config);
         for (k, td) in config.topics.iter().enumerate() {
-            let text = find_topic_text(&td.id, &td.name_en);
+            let text = texts[k];
             let mut agency = Vec::with_capacity(regions.len() + 1);
             for r in config
                 .regions
@@ -244,7 +267,7 @@ impl Tables {
                 id: td.id.clone(),
                 text,
                 name: td.name.clone(),
-                weight: text.map_or(3.0, |t| t.weight),
+                weight: text.map_or(0.0, |t| t.weight),
                 season: text.map_or([1.0; 12], |t| t.season),
                 agency,
             });

@@ -54,18 +54,11 @@ pub(super) async fn alerts(
     let region: Option<u16> = match p.region.as_deref() {
         None | Some("") => None,
         Some("jateng") => Some(0),
-        Some(r) => Some(
-            s.config
-                .regions
-                .iter()
-                .find(|x| x.code == r || x.slug == r)
-                .and_then(|x| x.code.parse().ok())
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "unknown region `{r}`; give a BPS code, a slug or `jateng`"
-                    ))
-                })?,
-        ),
+        Some(r) => Some(s.config.find_region(r).map(|code| code.0).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "unknown region `{r}`; give a BPS code, a slug or `jateng`"
+            ))
+        })?),
     };
     let since = time_param("since", p.since.as_deref())?;
     let limit = p.limit.unwrap_or(100).min(s.config.engine.http.max_limit);

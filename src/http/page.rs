@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Serialize;
 
 use super::AppState;
+use crate::model::RegionCode;
 
 const PAGE: &str = include_str!("page.html");
 
@@ -56,12 +57,15 @@ pub(super) async fn meta(State(s): State<AppState>) -> Json<MetaResponse> {
             })
             .collect(),
         regions: c
-            .regions
-            .iter()
-            .map(|r| MetaRegion {
-                code: r.code.clone(),
-                name: r.name.clone(),
-                slug: r.slug.clone(),
+            .region_labels()
+            .map(|(code, name, slug)| MetaRegion {
+                code: if code == RegionCode::OUTSIDE.0 {
+                    slug.to_string()
+                } else {
+                    code.to_string()
+                },
+                name: name.to_string(),
+                slug: slug.to_string(),
             })
             .collect(),
         agencies: c
@@ -87,7 +91,11 @@ mod tests {
         let meta = app.ok_json("/api/meta").await;
         let c = &app.state.config;
         assert_eq!(meta["topics"].as_array().unwrap().len(), c.topics.len());
-        assert_eq!(meta["regions"].as_array().unwrap().len(), c.regions.len());
+        // The 35 regions, then `outside`.
+        let regions = meta["regions"].as_array().unwrap();
+        assert_eq!(regions.len(), c.regions.len() + 1);
+        assert_eq!(regions.last().unwrap()["code"], "outside");
+        assert_eq!(regions.last().unwrap()["name"], "Luar Jawa Tengah");
         assert_eq!(meta["agencies"].as_array().unwrap().len(), c.agencies.len());
         let demak = meta["regions"]
             .as_array()

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{parse_query, time_param, ApiError, AppState};
 use crate::index::search::{Filters, SearchResult, Sort, MAX_BUCKETS};
+use crate::model::RegionCode;
 use crate::state::Shared;
 use crate::timestamp::rfc3339;
 
@@ -63,15 +64,11 @@ impl SearchParams {
                 if r == "unknown" {
                     Some(0)
                 } else {
-                    let found = cfg
-                        .regions
-                        .iter()
-                        .find(|x| &x.code == r || &x.slug == r || x.name.eq_ignore_ascii_case(r));
-                    match found {
-                        Some(x) => Some(x.code.parse().unwrap_or(0)),
+                    match cfg.find_region(r) {
+                        Some(code) => Some(code.0),
                         None => {
                             return Err(ApiError::BadRequest(format!(
-                                "unknown region `{r}`; give a BPS code (3374), a slug (kota-semarang) or `unknown`"
+                                "unknown region `{r}`; give a BPS code (3374), a slug (kota-semarang), `outside` or `unknown`"
                             )))
                         }
                     }
@@ -202,6 +199,10 @@ pub(super) struct FacetsResponse {
 fn region_ref(s: &Shared, code: u16) -> RegionRef {
     let (code, name) = match code {
         0 => ("unknown".to_string(), "unknown".to_string()),
+        c if c == RegionCode::OUTSIDE.0 => (
+            RegionCode::OUTSIDE_SLUG.to_string(),
+            RegionCode::OUTSIDE_NAME.to_string(),
+        ),
         c => (c.to_string(), s.index.region_name(c)),
     };
     RegionRef { code, name }
@@ -253,6 +254,8 @@ fn to_response(s: &Shared, r: SearchResult) -> SearchResponse {
                     (
                         if k == 0 {
                             "unknown".to_string()
+                        } else if k == RegionCode::OUTSIDE.0 {
+                            RegionCode::OUTSIDE_SLUG.to_string()
                         } else {
                             k.to_string()
                         },

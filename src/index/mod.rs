@@ -288,9 +288,8 @@ impl IndexHandle {
             topic_ids: std::sync::Arc::new(config.topics.iter().map(|t| t.id.clone()).collect()),
             regions: std::sync::Arc::new(
                 config
-                    .regions
-                    .iter()
-                    .filter_map(|r| Some((r.code.parse().ok()?, (r.name.clone(), r.slug.clone()))))
+                    .region_labels()
+                    .map(|(code, name, slug)| (code, (name.to_string(), slug.to_string())))
                     .collect(),
             ),
             agency_ids: std::sync::Arc::new(config.agencies.iter().map(|a| a.id.clone()).collect()),

@@ -1464,7 +1464,7 @@ impl LabelSets {
                 .collect::<BTreeSet<String>>()
         };
         let mut regions: BTreeSet<String> = c.regions.iter().map(|r| r.slug.clone()).collect();
-        regions.extend(words(&["unknown", "jateng"]));
+        regions.extend(words(&["unknown", "jateng", "outside"]));
         let mut exact: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
         let topics: BTreeSet<String> = c.topics.iter().map(|t| t.id.clone()).collect();
         // Alerts about an agency's overdue complaints have no topic: the alert

@@ -3,7 +3,6 @@
 //! and a Tansu broker), the HTTP API through real sockets, and the built
 //! binary through its CLI.
 
-mod accuracy;
 mod alerts;
 mod browser;
 mod common;
@@ -13,7 +12,9 @@ mod engine;
 mod faults;
 mod latency;
 mod live_demo;
+mod outside;
 mod pipeline;
 mod process;
 mod search;
 mod security;
+mod understanding;

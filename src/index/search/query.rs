@@ -751,7 +751,7 @@ pub(super) fn matches_any(
 
 impl IndexHandle {
     /// The BPS code a query's `region:` names: a code, a slug, a name, the
-    /// name without its kind (`brebes`) or `unknown`.
+    /// name without its kind (`brebes`), `outside` or `unknown`.
     pub fn region_code(&self, v: &str) -> Result<u16, SearchError> {
         let v = v.trim();
         if v.eq_ignore_ascii_case("unknown") {
@@ -796,7 +796,7 @@ impl IndexHandle {
         match loose[..] {
             [(code, _)] => Ok(code),
             [] => Err(bad(format!(
-                "unknown region `{v}` in `region:`; give a BPS code (3374), a slug (kota-semarang) or `unknown`"
+                "unknown region `{v}` in `region:`; give a BPS code (3374), a slug (kota-semarang), `outside` or `unknown`"
             ))),
             _ => Err(bad(format!(
                 "`region:{v}` is ambiguous; use {}",

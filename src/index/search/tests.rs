@@ -12,7 +12,7 @@ fn index(texts: &[&str]) -> (tempfile::TempDir, IndexHandle) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::embedded().unwrap();
     let handle = IndexHandle::open(dir.path(), &config).unwrap();
-    let enricher = Enricher::build(&config);
+    let enricher = Enricher::build(&config).unwrap();
     let mut writer = Writer::new(&handle, 50).unwrap();
     let mut toks = Vec::new();
     for (i, text) in texts.iter().enumerate() {

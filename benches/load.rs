@@ -248,7 +248,7 @@ fn main() {
     {
         let handle = IndexHandle::open(&data_dir, &config).unwrap();
         let mut writer = Writer::new(&handle, 256).unwrap();
-        let enricher = Enricher::build(&config);
+        let enricher = Enricher::build(&config).expect("the bundled model");
         let mut tokens = Vec::new();
         for (i, g) in gen.by_ref().take(preload).enumerate() {
             if let Ok(tweet) = decode(Some(&g.payload), 64 * 1024) {

@@ -120,9 +120,10 @@ pub fn train(config: &Config, corpus: &Path, params: &TrainParams) -> anyhow::Re
     }
     let prepared = prepare(&lexicons, &records, &classes);
 
-    // Out-of-fold scores.
+    // Out-of-fold scores, from one model per fold (kept for the figures).
     let mut scores: Vec<Vec<f32>> = vec![Vec::new(); prepared.len()];
     let mut probs = Vec::new();
+    let mut fold_models = Vec::new();
     for fold in 0..FOLDS {
         let fit: Vec<Example> = prepared
             .iter()
@@ -137,6 +138,7 @@ pub fn train(config: &Config, corpus: &Path, params: &TrainParams) -> anyhow::Re
             m.predict(&p.example.features, &mut probs);
             scores[i] = probs.clone();
         }
+        fold_models.push(m);
     }
 
     let all: Vec<Example> = prepared
@@ -153,16 +155,7 @@ pub fn train(config: &Config, corpus: &Path, params: &TrainParams) -> anyhow::Re
     let topic_ids: Vec<String> = config.topics.iter().map(|t| t.id.clone()).collect();
     let mut held_out = Report::default();
     let mut toks = Vec::new();
-    for fold in 0..FOLDS {
-        let fit: Vec<Example> = prepared
-            .iter()
-            .filter(|p| p.fold != fold)
-            .map(|p| Example {
-                features: p.example.features.clone(),
-                labels: p.example.labels.clone(),
-            })
-            .collect();
-        let mut m = learned::train(&classes, &fit, params);
+    for (fold, mut m) in (0..FOLDS).zip(fold_models) {
         m.thresholds = model.thresholds.clone();
         m.bars = model.bars;
         m.modes = model.modes.clone();

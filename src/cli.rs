@@ -211,25 +211,42 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Ctrl-C and SIGTERM, watched from the moment this is made: a signal that
+/// arrives while the engine is still starting is kept, and the next
+/// [`Shutdown::wait`] returns at once, instead of the default action killing
+/// the process half-way through its start.
+pub struct Shutdown {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    /// Installs the handlers; call it first thing inside the runtime.
+    pub fn watch() -> anyhow::Result<Shutdown> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Shutdown {
+                int: signal(SignalKind::interrupt()).context("cannot watch Ctrl-C (SIGINT)")?,
+                term: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Shutdown {})
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+
+    /// Until Ctrl-C or SIGTERM, including one that came before this call.
+    pub async fn wait(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
@@ -239,10 +256,11 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    let mut shutdown = Shutdown::watch()?;
     let listener = bind(config.engine.http.listen).await?;
     let engine = Engine::start(config, listener).await?;
     eprintln!("kemala: serving http://{}", engine.http_addr);
-    shutdown_signal().await;
+    shutdown.wait().await;
     engine.stop().await
 }
 
@@ -340,6 +358,7 @@ async fn broker(
     partitions: i32,
     topics: Vec<String>,
 ) -> anyhow::Result<()> {
+    let mut shutdown = Shutdown::watch()?;
     let broker = EmbeddedBroker::start(&topics, partitions)?;
     let bootstrap = broker.bootstrap().to_string();
     // Up or down, for the outage signals below; the forwarder follows it.
@@ -366,11 +385,9 @@ async fn broker(
         use tokio::signal::unix::{signal, SignalKind};
         let mut down = signal(SignalKind::user_defined1()).context("cannot watch SIGUSR1")?;
         let mut up = signal(SignalKind::user_defined2()).context("cannot watch SIGUSR2")?;
-        let stop = shutdown_signal();
-        tokio::pin!(stop);
         loop {
             let reachable = tokio::select! {
-                _ = &mut stop => break,
+                _ = shutdown.wait() => break,
                 _ = down.recv() => false,
                 _ = up.recv() => true,
             };
@@ -387,7 +404,7 @@ async fn broker(
         }
     }
     #[cfg(not(unix))]
-    shutdown_signal().await;
+    shutdown.wait().await;
     drop(up_tx);
     drop(broker);
     Ok(())

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
-use super::{bind, producer, shutdown_signal, DemoArgs};
+use super::{bind, producer, DemoArgs, Shutdown};
 use crate::alert::{AlertKind, AlertState, StoredAlert};
 use crate::app::Engine;
 use crate::config::{Config, HumanDuration};
@@ -60,6 +60,9 @@ const CATCH_UP_MAX: Duration = Duration::from_secs(120);
 const SLICE: Duration = Duration::from_millis(100);
 
 pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    // First, so that a Ctrl-C while the broker and engine start is a clean
+    // stop as soon as they are up.
+    let mut shutdown = Shutdown::watch()?;
     if !(args.rate.is_finite() && args.rate > 0.0) {
         bail!(
             "`--rate` is {}: give messages per second, e.g. 2",
@@ -122,7 +125,7 @@ pub(super) async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         };
         std::thread::spawn(move || feed.run(&gen_config, &args))
     };
-    shutdown_signal().await;
+    shutdown.wait().await;
     stop.store(true, Ordering::Relaxed);
     let fed = tokio::task::spawn_blocking(move || feeder.join()).await;
     if let Ok(Ok(Err(e))) = fed {

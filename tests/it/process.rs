@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common::{
-    free_port, generated, get_json, group_offsets, http, produce_all, start_broker, status,
-    wait_for, write_config, Proc,
+    exported_ids, free_port, generated, get_json, group_offsets, http, produce_all, start_broker,
+    status, wait_for, write_config, Proc,
 };
 
 fn index_offsets_flat(st: &Value) -> Vec<i64> {
@@ -24,23 +24,6 @@ fn index_offsets_flat(st: &Value) -> Vec<i64> {
         .collect();
     v.sort();
     v.into_iter().map(|(_, o)| o).collect()
-}
-
-fn exported_ids(port: u16) -> Vec<u64> {
-    let body = http()
-        .get(format!(
-            "http://127.0.0.1:{port}/api/search/export?format=csv"
-        ))
-        .timeout(Duration::from_secs(300))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    // The id is the first CSV column and never quoted.
-    body.lines()
-        .skip(1)
-        .filter_map(|l| l.split(',').next()?.parse().ok())
-        .collect()
 }
 
 #[test]
@@ -110,20 +93,7 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
         processed < 300_000.0,
         "the backfill is still under way ({processed} messages)"
     );
-    demo.signal(libc::SIGINT);
-    let status = demo
-        .wait_timeout(Duration::from_secs(10))
-        .unwrap_or_else(|| {
-            panic!(
-                "demo did not stop within 10 s of Ctrl-C; log:\n{}",
-                demo.log_text()
-            )
-        });
-    assert!(
-        status.success(),
-        "demo exit status {status:?}; log:\n{}",
-        demo.log_text()
-    );
+    demo.stop_cleanly(libc::SIGINT, Duration::from_secs(10));
     let mut printed = String::new();
     demo.child
         .stdout
@@ -135,6 +105,27 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
         printed.contains("backfilling") && !printed.contains("history done"),
         "Ctrl-C came during the backfill:\n{printed}"
     );
+}
+
+#[test]
+fn ctrl_c_while_the_demo_is_still_starting_is_a_clean_stop() {
+    // The first line comes once the broker is up and before the engine has
+    // opened its index, joined the group or bound its port: the moment when,
+    // without a handler installed yet, Ctrl-C would kill the process outright.
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut demo = Proc::spawn(
+        "demo",
+        dir.path(),
+        &["demo", "--listen", &format!("127.0.0.1:{port}")],
+    );
+    let first = demo.read_stdout_until(|_| true);
+    assert!(
+        first.contains("Kafka-protocol broker at"),
+        "the first line names the broker: {first}"
+    );
+    // Exit 0, not death by the signal.
+    demo.stop_cleanly(libc::SIGINT, Duration::from_secs(10));
 }
 
 #[test]

@@ -176,16 +176,18 @@ fn live_demo_fires_and_resolves_incidents_that_every_panel_shows() {
     eprintln!("live after {:?}", live_at - t0);
 
     // In live mode event time follows the wall clock: once the engine has
-    // moved its watermark past the last of the history (a batch or two), it
-    // stays within seconds of the clock while a few tweets a second trickle in.
+    // moved its watermark past the last of the history (which waits for the
+    // lag monitor to see every partition caught up, so a busy machine may take
+    // a while), it stays within seconds of the clock while a few tweets a
+    // second trickle in.
     let lag = || {
         get_json(&format!("{base}/api/status"))
             .map(|s| chrono::Utc::now().timestamp_millis() - rfc3339_ms(&s["watermark"]))
     };
     wait_for(
         "the watermark to reach the wall clock",
-        Duration::from_secs(60),
-        || lag().filter(|&l| l < 20_000),
+        Duration::from_secs(120),
+        || lag().filter(|&l| l < 5_000),
     );
     let mut lags = Vec::new();
     let mut searches = 0;
@@ -379,18 +381,12 @@ fn live_demo_fires_and_resolves_incidents_that_every_panel_shows() {
     );
 
     // Ctrl-C in the live phase, between incidents or during one.
-    demo.signal(libc::SIGINT);
-    let stopped = demo.wait_timeout(Duration::from_secs(10));
+    demo.stop_cleanly(libc::SIGINT, Duration::from_secs(10));
     assert!(
         wrong.is_empty(),
         "{} dashboard problem(s):\n  {}",
         wrong.len(),
         wrong.join("\n  ")
-    );
-    assert!(
-        stopped.is_some_and(|s| s.success()),
-        "the demo did not stop cleanly within 10 s of Ctrl-C; log:\n{}",
-        demo.log_text()
     );
     let kinds: Vec<String> = events.all().into_iter().map(|e| e.kind).collect();
     eprintln!(

@@ -110,6 +110,19 @@ impl Proc {
         }
     }
 
+    /// Sends `sig` (SIGINT for Ctrl-C, SIGTERM) and asserts that the process
+    /// exits 0 within `within`: a clean stop, not the signal's default action.
+    pub fn stop_cleanly(&mut self, sig: i32, within: Duration) {
+        self.signal(sig);
+        let status = self.wait_timeout(within);
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "{} did not stop cleanly within {within:?} of signal {sig} ({status:?}); log:\n{}",
+            self.name,
+            self.log_text()
+        );
+    }
+
     /// Waits for exit, up to `timeout`; returns the exit status.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let start = Instant::now();
@@ -282,4 +295,22 @@ pub fn generated(n: usize, seed: u64) -> (Vec<Vec<u8>>, std::collections::BTreeS
         })
         .collect();
     (payloads, ids)
+}
+
+/// Every tweet id in the index, as the CSV export lists them (duplicates
+/// kept). The id is the first CSV column and never quoted.
+pub fn exported_ids(port: u16) -> Vec<u64> {
+    let body = http()
+        .get(format!(
+            "http://127.0.0.1:{port}/api/search/export?format=csv"
+        ))
+        .timeout(Duration::from_secs(300))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    body.lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next()?.parse().ok())
+        .collect()
 }

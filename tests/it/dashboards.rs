@@ -1305,8 +1305,7 @@ fn engine_alerts_stay_quiet_while_the_demo_feeds_and_ingest_stopped_fires_after(
     }
 
     // Ctrl-C with the feed done and the engine idle.
-    demo.signal(libc::SIGINT);
-    let stopped = demo.wait_timeout(Duration::from_secs(10));
+    demo.stop_cleanly(libc::SIGINT, Duration::from_secs(10));
     assert!(
         wrong.is_empty(),
         "{} alert problem(s):\n  {}\n(Prometheus log: {})",
@@ -1318,11 +1317,6 @@ fn engine_alerts_stay_quiet_while_the_demo_feeds_and_ingest_stopped_fires_after(
             .take(5)
             .collect::<Vec<_>>()
             .join(" | ")
-    );
-    assert!(
-        stopped.is_some_and(|s| s.success()),
-        "demo did not stop cleanly within 10 s of Ctrl-C; log:\n{}",
-        demo.log_text()
     );
 }
 

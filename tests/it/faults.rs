@@ -15,7 +15,8 @@ use rdkafka::{ClientConfig, ClientContext, Message};
 use serde_json::Value;
 
 use crate::common::{
-    counter, free_port, get_json, group_offsets, http, status, wait_for, write_config, Proc,
+    counter, exported_ids, free_port, get_json, group_offsets, http, status, wait_for,
+    write_config, Proc,
 };
 use crate::engine::InProc;
 
@@ -91,23 +92,6 @@ fn produce(
     landed
         .into_iter()
         .map(|(i, part, off)| ((part, off), tweets[i].0))
-        .collect()
-}
-
-/// Every tweet id in the index, as the CSV export lists them (duplicates kept).
-fn exported_ids(port: u16) -> Vec<u64> {
-    let body = http()
-        .get(format!(
-            "http://127.0.0.1:{port}/api/search/export?format=csv"
-        ))
-        .timeout(Duration::from_secs(300))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    body.lines()
-        .skip(1)
-        .filter_map(|l| l.split(',').next()?.parse().ok())
         .collect()
 }
 
@@ -227,14 +211,7 @@ fn run_engine(name: &str, dir: &Path, cfg: &Path, port: u16) -> Proc {
 }
 
 fn stop_engine(mut e: Proc) {
-    e.signal(libc::SIGTERM);
-    let st = e.wait_timeout(Duration::from_secs(20));
-    assert!(
-        st.is_some_and(|s| s.success()),
-        "{} did not stop cleanly; log:\n{}",
-        e.name,
-        e.log_text()
-    );
+    e.stop_cleanly(libc::SIGTERM, Duration::from_secs(20));
 }
 
 /// 16,000 tweets of ~900 bytes over two partitions: some 7 MiB each,

@@ -1,6 +1,7 @@
 //! The generator's tests: determinism, shapes of both payload formats,
 //! realistic shares and rhythms, bursts, and the pinned payloads.
 
+use super::dates::DEFAULT_START_MS;
 use super::*;
 use serde_json::Value;
 

@@ -54,10 +54,6 @@ const MAX_RETAINED_BYTES: usize = 64 << 20;
 /// up to [`MAX_WRITE_RETRY`]: a full disk is retried, never spun on.
 const FIRST_WRITE_RETRY: Duration = Duration::from_secs(1);
 const MAX_WRITE_RETRY: Duration = Duration::from_secs(30);
-/// How much lower ingestion's CPU priority is than the rest (added to a
-/// thread's nice value): when both want the CPU, searches, exports and alert
-/// streams go first; a CPU nobody else wants still goes to ingestion in full.
-const INGEST_NICE: i32 = 10;
 
 /// Runs the engine until `shutdown` resolves, then stops cleanly: the source
 /// stops, the pipeline drains, the index commits, the offsets are stored.
@@ -165,19 +161,7 @@ impl Engine {
                     .context("building the enricher")??,
             )
         };
-        // Opened on a thread of ingestion's priority: tantivy's indexing and
-        // merge threads, started from it, inherit that priority.
-        let writer = {
-            let (index, mib) = (index.clone(), config.engine.index.writer_memory_mib);
-            std::thread::Builder::new()
-                .name("kemala-open".into())
-                .spawn(move || {
-                    ingest_priority();
-                    Writer::new(&index, mib)
-                })?
-                .join()
-                .map_err(|_| anyhow::anyhow!("opening the index writer panicked"))??
-        };
+        let writer = Writer::new(&index, config.engine.index.writer_memory_mib)?;
         let dlq = DeadLetterProducer::new(k, &bootstrap)?;
         let consumer = kafka::consumer(k, &bootstrap, source.clone())?;
 
@@ -261,12 +245,7 @@ impl Engine {
         };
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
-            .spawn(move || {
-                // Its commits restart tantivy's indexing threads, which
-                // inherit this priority.
-                ingest_priority();
-                pipeline.run(batch_rx)
-            })?;
+            .spawn(move || pipeline.run(batch_rx))?;
         let lag_thread = {
             let (k, bootstrap, source, metrics, stop) = (
                 k.clone(),
@@ -285,7 +264,6 @@ impl Engine {
             std::thread::Builder::new()
                 .name("kemala-consumer".into())
                 .spawn(move || {
-                    ingest_priority();
                     kafka::run_consumer(consumer, source, batch_max, batch_tx, committed_rx, stop)
                 })?
         };
@@ -912,25 +890,6 @@ impl Pipeline {
         m.index_documents
             .set(self.writer.searcher().num_docs() as i64);
         true
-    }
-}
-
-/// Lowers the calling thread's CPU priority by [`INGEST_NICE`]; threads it
-/// starts from then on inherit it. Best effort: where the system refuses,
-/// ingestion keeps the usual priority.
-fn ingest_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: gettid, getpriority and setpriority take plain integers and
-    // touch only the calling thread's scheduling attributes.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
-        if libc::setpriority(libc::PRIO_PROCESS, tid, (nice + INGEST_NICE).min(19)) != 0 {
-            tracing::debug!(
-                error = %std::io::Error::last_os_error(),
-                "cannot lower ingestion's CPU priority"
-            );
-        }
     }
 }
 

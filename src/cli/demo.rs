@@ -52,7 +52,12 @@ const INCIDENT_TWEETS: f64 = 30.0;
 /// The longest incident, and how long after the live start the first begins.
 const INCIDENT_MAX: Duration = Duration::from_secs(90);
 const FIRST_INCIDENT_AFTER: Duration = Duration::from_secs(30);
-/// How far the feed may run ahead of what the engine has processed.
+/// How far the history may run ahead of what the engine has processed: a
+/// few seconds of the engine's recent pace, so that the backlog stays short
+/// (and no lag alert fires) however slow or busy the machine, and never more
+/// than the embedded broker holds.
+const AHEAD_FOR: Duration = Duration::from_secs(3);
+const MIN_AHEAD: u64 = 1_000;
 const MAX_AHEAD: u64 = 20_000;
 /// The longest wait for the engine to take the last of the history.
 const CATCH_UP_MAX: Duration = Duration::from_secs(120);
@@ -174,6 +179,35 @@ struct Feed {
     names: Arc<Names>,
 }
 
+/// The engine's recent pace (messages processed a second, measured over
+/// about a second at a time), and from it how far the feed may run ahead.
+#[derive(Default)]
+struct Pace {
+    last: Option<(Instant, u64)>,
+    per_second: f64,
+}
+
+impl Pace {
+    /// How many messages may be in flight, given `processed` so far.
+    fn ahead(&mut self, processed: u64) -> u64 {
+        let now = Instant::now();
+        match self.last {
+            None => self.last = Some((now, processed)),
+            Some((t, n)) if now.duration_since(t) >= Duration::from_secs(1) => {
+                let rate = processed.saturating_sub(n) as f64 / now.duration_since(t).as_secs_f64();
+                self.per_second = if self.per_second == 0.0 {
+                    rate
+                } else {
+                    0.5 * self.per_second + 0.5 * rate
+                };
+                self.last = Some((now, processed));
+            }
+            Some(_) => {}
+        }
+        ((self.per_second * AHEAD_FOR.as_secs_f64()) as u64).clamp(MIN_AHEAD, MAX_AHEAD)
+    }
+}
+
 impl Feed {
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
@@ -209,6 +243,7 @@ impl Feed {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         let backfill = Instant::now();
+        let mut pace = Pace::default();
         let mut sent: u64 = 0;
         let mut next_incident = 0u64;
         let limit = args.tweets.unwrap_or(u64::MAX);
@@ -219,9 +254,8 @@ impl Feed {
                 if at > now_ms() {
                     self.go_live(&mut gen, &bar, sent, backfill, args);
                 } else {
-                    // The embedded broker keeps only 5 MiB per partition.
                     while sent.saturating_sub(self.processed.processed.load(Ordering::Relaxed))
-                        > MAX_AHEAD
+                        > pace.ahead(self.processed.processed.load(Ordering::Relaxed))
                     {
                         if self.stopped() {
                             return Ok(());

@@ -576,19 +576,9 @@ mod tests {
         Tweet {
             id: 1,
             text: text.into(),
-            created_at_ms: 0,
             author_id: "1".into(),
             author_username: "warga".into(),
-            author_location: None,
-            conversation_id: None,
-            in_reply_to_tweet: None,
-            in_reply_to_user: None,
-            retweet_of: None,
-            mentions: vec![],
-            hashtags: vec![],
-            place: None,
-            coordinates: None,
-            lang_hint: None,
+            ..Tweet::default()
         }
     }
 

@@ -24,19 +24,12 @@ fn tweet(text: &str) -> Tweet {
         created_at_ms: 1_767_600_000_000,
         author_id: "42".into(),
         author_username: "warga".into(),
-        author_location: None,
-        conversation_id: None,
-        in_reply_to_tweet: None,
-        in_reply_to_user: None,
-        retweet_of: None,
         mentions: words('@')
             .into_iter()
             .map(|username| Mention { username, id: None })
             .collect(),
         hashtags: words('#'),
-        place: None,
-        coordinates: None,
-        lang_hint: None,
+        ..Tweet::default()
     }
 }
 

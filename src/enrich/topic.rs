@@ -137,19 +137,10 @@ impl TopicClassifier {
         if self.rules.is_empty() {
             return out;
         }
-        let words: Vec<&str> = tokens
-            .iter()
-            .filter(|t| t.kind == TokenKind::Word)
-            .map(|t| t.term.as_str())
-            .collect();
+        let words = words(tokens);
         for (i, w) in words.iter().enumerate() {
             for (id, rule, terms) in self.rules.get(*w).into_iter().flatten() {
-                let fits = words.len() - i >= terms.len()
-                    && words[i..i + terms.len()]
-                        .iter()
-                        .zip(terms)
-                        .all(|(a, b)| *a == b);
-                if fits {
+                if phrase_at(&words, i, terms) {
                     let list = match rule {
                         Rule::Force => &mut out.forced,
                         Rule::Block => &mut out.blocked,
@@ -170,11 +161,7 @@ impl TopicClassifier {
     /// strongest first.
     pub fn classify(&self, tokens: &[Token]) -> Vec<TopicId> {
         let mut scores = vec![Score::default(); self.num_topics];
-        let words: Vec<&str> = tokens
-            .iter()
-            .filter(|t| t.kind == TokenKind::Word)
-            .map(|t| t.term.as_str())
-            .collect();
+        let words = words(tokens);
         for (i, w) in words.iter().enumerate() {
             if let Some(hits) = self.words.get(*w) {
                 for (id, strength) in hits {
@@ -188,12 +175,7 @@ impl TopicClassifier {
             }
             if let Some(cands) = self.phrases.get(*w) {
                 for (id, terms) in cands {
-                    if words.len() - i >= terms.len()
-                        && words[i..i + terms.len()]
-                            .iter()
-                            .zip(terms)
-                            .all(|(a, b)| *a == b)
-                    {
+                    if phrase_at(&words, i, terms) {
                         scores[id.0 as usize].phrase += 1;
                     }
                 }
@@ -214,4 +196,22 @@ impl TopicClassifier {
         out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         out.into_iter().map(|(_, id)| id).collect()
     }
+}
+
+/// Whether `words` holds the phrase `terms` from position `i` on.
+fn phrase_at(words: &[&str], i: usize, terms: &[String]) -> bool {
+    words.len() - i >= terms.len()
+        && words[i..i + terms.len()]
+            .iter()
+            .zip(terms)
+            .all(|(a, b)| *a == b)
+}
+
+/// The word tokens of an analysed tweet, in order.
+fn words(tokens: &[Token]) -> Vec<&str> {
+    tokens
+        .iter()
+        .filter(|t| t.kind == TokenKind::Word)
+        .map(|t| t.term.as_str())
+        .collect()
 }

@@ -119,28 +119,14 @@ impl Generator {
                 - orig.at_ms.rem_euclid(SECOND_MS)
                 - self.rng.random_range(5..600) * SECOND_MS;
             let at = orig.at_ms + self.rng.random_range(1..60) * SECOND_MS;
-            self.schedule(
-                at,
-                Reaction::Reply {
-                    orig: orig.clone(),
-                    agency,
-                    created_ms: Some(created),
-                },
-            );
+            self.schedule_reply(orig, agency, at, Some(created));
             return;
         }
         if urgent {
             let latency = lognormal(&mut self.rng, 12.0 * MINUTE_MS as f64, 0.6)
                 .clamp(2.0 * MINUTE_MS as f64, 2.0 * HOUR_MS as f64)
                 as i64;
-            self.schedule(
-                orig.at_ms + latency,
-                Reaction::Reply {
-                    orig: orig.clone(),
-                    agency,
-                    created_ms: None,
-                },
-            );
+            self.schedule_reply(orig, agency, orig.at_ms + latency, None);
             return;
         }
         let mut latency = lognormal(&mut self.rng, 2.2 * HOUR_MS as f64, 1.7)
@@ -174,12 +160,24 @@ impl Generator {
                 );
             }
         }
+        self.schedule_reply(orig, agency, orig.at_ms + latency, None);
+    }
+
+    /// Schedules `agency`'s reply to `orig` at `at_ms`, with `created_ms` as
+    /// its timestamp where that is not its arrival.
+    fn schedule_reply(
+        &mut self,
+        orig: &Arc<Original>,
+        agency: u16,
+        at_ms: i64,
+        created_ms: Option<i64>,
+    ) {
         self.schedule(
-            orig.at_ms + latency,
+            at_ms,
             Reaction::Reply {
                 orig: orig.clone(),
                 agency,
-                created_ms: None,
+                created_ms,
             },
         );
     }

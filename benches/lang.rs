@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use kemala::enrich::lang::LanguageDetector;
+use kemala::enrich::lang::{csv_texts, LanguageDetector};
 use kemala::model::Lang;
 
 /// Must match the split in `src/enrich/lang.rs`: rows after this one are held out.
@@ -37,44 +37,6 @@ const CORPUS: [(Lang, &str); 4] = [
         include_str!("../assets/langid/nusax-train-sundanese.csv"),
     ),
 ];
-
-/// The text column of an `id,text,label` CSV with RFC 4180 quoting.
-fn csv_texts(data: &str) -> Vec<String> {
-    let mut rows = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = data.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => fields.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                fields.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut fields));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !fields.is_empty() {
-        fields.push(field);
-        rows.push(fields);
-    }
-    rows.into_iter()
-        .skip(1)
-        .map(|mut row| {
-            assert!(row.len() >= 2, "embedded csv row has no text column");
-            row.swap_remove(1)
-        })
-        .collect()
-}
 
 /// Texts per second of `detect` cycling over `texts`; the median of `RUNS` runs.
 fn throughput(texts: &[String], detect: impl Fn(&str) -> Lang) -> f64 {

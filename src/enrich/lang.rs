@@ -516,7 +516,7 @@ fn top_two(scores: &[f32; K]) -> (usize, usize, f32) {
 
 /// The text column of the `id,text,label` NusaX CSV, header skipped. Fields may be
 /// quoted, with embedded commas, line breaks and doubled quotes.
-fn csv_texts(data: &str) -> Vec<String> {
+pub fn csv_texts(data: &str) -> Vec<String> {
     let mut texts = Vec::new();
     let mut chars = data.chars().peekable();
     let (mut row, mut column) = (0usize, 0usize);

@@ -153,6 +153,39 @@ fn alerts_until(store: Arc<AlertStore>, log: Arc<AlertLog>, prefix: &str, stop: 
     }
 }
 
+/// The readers of one phase: an analyst's searches and the alert feed.
+struct Readers {
+    stop: Arc<AtomicBool>,
+    alerts: std::thread::JoinHandle<()>,
+    searching: std::thread::JoinHandle<Vec<f64>>,
+}
+
+impl Readers {
+    fn start(engine: &Engine, port: u16, log: &Arc<AlertLog>, phase: &'static str) -> Readers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (store, log, s) = (engine.shared.alerts.clone(), log.clone(), stop.clone());
+        let alerts = std::thread::spawn(move || alerts_until(store, log, phase, s));
+        let s = stop.clone();
+        let searching = std::thread::spawn(move || searches_until(port, s));
+        Readers {
+            stop,
+            alerts,
+            searching,
+        }
+    }
+
+    /// Stops them: the search times and the alert delays of the phase (s).
+    fn stop(self, log: &AlertLog) -> (Vec<f64>, Vec<f64>) {
+        self.stop.store(true, Ordering::Relaxed);
+        let searches = self.searching.join().unwrap();
+        self.alerts.join().unwrap();
+        // The last alerts' deliveries.
+        std::thread::sleep(Duration::from_millis(500));
+        let delays = std::mem::take(&mut *log.delays.lock().unwrap());
+        (searches, delays)
+    }
+}
+
 /// 20 search clients until `stop`; returns their latencies (s).
 fn searches_until(port: u16, stop: Arc<AtomicBool>) -> Vec<f64> {
     let clients: Vec<_> = (0..SEARCH_CLIENTS)
@@ -275,15 +308,8 @@ fn main() {
     let mut c = config.clone();
     c.engine.kafka.brokers = bootstrap.clone();
     c.engine.index.data_dir = data_dir.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let engine = rt.block_on(Engine::start(c, listener)).unwrap();
+    let (rt, engine) = Engine::start_local(c).unwrap();
+    let port = engine.http_addr.port();
     while !engine.shared.source.consuming.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -298,35 +324,15 @@ fn main() {
     let rss_start = proc_mib("VmRSS:");
 
     // 3. Idle.
-    let stop = Arc::new(AtomicBool::new(false));
-    let alerts = {
-        let (store, log, stop) = (engine.shared.alerts.clone(), log.clone(), stop.clone());
-        std::thread::spawn(move || alerts_until(store, log, "idle", stop))
-    };
-    let searching = {
-        let stop = stop.clone();
-        std::thread::spawn(move || searches_until(port, stop))
-    };
+    let readers = Readers::start(&engine, port, &log, "idle");
     std::thread::sleep(IDLE_FOR);
-    stop.store(true, Ordering::Relaxed);
-    let mut idle_search = searching.join().unwrap();
-    alerts.join().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let mut idle_alert = std::mem::take(&mut *log.delays.lock().unwrap());
+    let (mut idle_search, mut idle_alert) = readers.stop(&log);
 
     // 4. Ingest alone.
     let (rate_alone, gen) = ingest(&engine, &bootstrap, gen, n);
 
     // 5. Ingest with readers.
-    let stop = Arc::new(AtomicBool::new(false));
-    let alerts = {
-        let (store, log, stop) = (engine.shared.alerts.clone(), log.clone(), stop.clone());
-        std::thread::spawn(move || alerts_until(store, log, "busy", stop))
-    };
-    let searching = {
-        let stop = stop.clone();
-        std::thread::spawn(move || searches_until(port, stop))
-    };
+    let readers = Readers::start(&engine, port, &log, "busy");
     let export = std::thread::spawn(move || {
         let t = Instant::now();
         let mut r = reqwest::blocking::Client::builder()
@@ -351,11 +357,7 @@ fn main() {
         (lines, bytes, t.elapsed().as_secs_f64())
     });
     let (rate_busy, _gen) = ingest(&engine, &bootstrap, gen, n);
-    stop.store(true, Ordering::Relaxed);
-    let mut busy_search = searching.join().unwrap();
-    alerts.join().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let mut busy_alert = std::mem::take(&mut *log.delays.lock().unwrap());
+    let (mut busy_search, mut busy_alert) = readers.stop(&log);
     let rss_busy = proc_mib("VmRSS:");
     let (export_lines, export_bytes, export_s) = export.join().unwrap();
 

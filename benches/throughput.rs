@@ -139,15 +139,7 @@ fn main() {
         c.engine.kafka.brokers = broker.bootstrap().to_string();
         c.engine.index.data_dir = dir.path().join("index");
         c.engine.index.commit_interval = HumanDuration(Duration::from_secs(2));
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let engine = rt.block_on(Engine::start(c, listener)).unwrap();
+        let (rt, engine) = Engine::start_local(c).unwrap();
         let progress = engine.shared.progress.clone();
         // The clock starts at the first message handled, after the group join.
         while progress.processed.load(Ordering::Relaxed) == 0 {

@@ -87,6 +87,25 @@ impl Engine {
         Engine::start_with_broker(config, http, None).await
     }
 
+    /// Starts an engine on a runtime of its own, shaped like the command
+    /// line's (two workers), with its HTTP API on a free port of 127.0.0.1:
+    /// for benchmarks and tests that drive it from plain threads. The engine
+    /// must be stopped (or dropped) before the runtime.
+    pub fn start_local(config: Config) -> anyhow::Result<(tokio::runtime::Runtime, Engine)> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let engine = rt.block_on(async {
+            let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("cannot bind a port on 127.0.0.1")?;
+            Engine::start(config, http).await
+        })?;
+        Ok((rt, engine))
+    }
+
     /// Starts the engine on a broker the caller started (the demo), which
     /// the engine then owns and stops last.
     pub async fn start_with_broker(

@@ -1,5 +1,6 @@
 //! An engine started in-process, with an embedded broker the test owns.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kemala::app::Engine;
@@ -50,16 +51,8 @@ impl InProc {
             kemala::config::HumanDuration(Duration::from_millis(500));
         config.engine.kafka.brokers = bootstrap.to_string();
         tweak(&mut config);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let engine = rt.block_on(Engine::start(config, listener)).unwrap();
+        let (rt, engine) = Engine::start_local(config).unwrap();
+        let port = engine.http_addr.port();
         InProc {
             rt,
             engine: Some(engine),
@@ -88,41 +81,43 @@ impl InProc {
 
     /// Waits until the pipeline has handled and committed `n` messages.
     pub fn wait_committed(&self, n: u64) {
-        let progress = self.engine.as_ref().unwrap().shared.progress.clone();
-        wait_for(
+        self.wait_progress(
             &format!("{n} messages committed"),
             Duration::from_secs(300),
-            || {
-                (progress
-                    .committed
-                    .load(std::sync::atomic::Ordering::Relaxed)
-                    >= n)
-                    .then_some(())
-            },
+            |p| p.committed.load(Ordering::Relaxed) >= n,
         );
+    }
+
+    /// Waits until `done` holds of the pipeline's progress.
+    fn wait_progress(
+        &self,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&kemala::state::Progress) -> bool,
+    ) {
+        let progress = self.engine.as_ref().unwrap().shared.progress.clone();
+        wait_for(what, within, || done(&progress).then_some(()));
     }
 
     /// Waits until `n` messages are committed and event time has reached
     /// `event_ms`: every decision up to that time is made.
     pub fn wait_settled(&self, n: u64, event_ms: i64) {
         self.wait_committed(n);
-        let progress = self.engine.as_ref().unwrap().shared.progress.clone();
-        wait_for(
+        self.wait_progress(
             "event time to reach the end of the feed",
             Duration::from_secs(60),
-            || {
-                (progress
-                    .watermark_ms
-                    .load(std::sync::atomic::Ordering::Relaxed)
-                    >= event_ms)
-                    .then_some(())
-            },
+            |p| p.watermark_ms.load(Ordering::Relaxed) >= event_ms,
         );
     }
 
     pub fn metrics(&self) -> String {
+        self.get_text("/metrics")
+    }
+
+    /// The body of a GET of `path`, whatever its status.
+    pub fn get_text(&self, path: &str) -> String {
         crate::common::http()
-            .get(self.url("/metrics"))
+            .get(self.url(path))
             .send()
             .unwrap()
             .text()

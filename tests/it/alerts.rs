@@ -182,11 +182,7 @@ fn subscribe(url: String) -> Arc<Mutex<Vec<(String, Value)>>> {
     let events: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
     let out = events.clone();
     std::thread::spawn(move || {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(None)
-            .build()
-            .unwrap();
-        let resp = client.get(url).send().unwrap();
+        let resp = crate::common::stream(&url).unwrap();
         let mut event = String::new();
         for line in BufReader::new(resp).lines() {
             let Ok(line) = line else { break };

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{free_port, http, produce_all, repo, wait_for};
+use crate::common::{free_port, hit_ids, http, produce_all, repo, wait_for};
 use crate::search::corpus_engine;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -221,13 +221,10 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn ids(v: &Value) -> Vec<String> {
-    v["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_string())
-        .collect()
+/// The page shows the API's answer: its total and its hits, in order.
+fn assert_shows(page: &Value, api: &Value) {
+    assert_eq!(page["total"], api["total"].to_string(), "{page}");
+    assert_eq!(strings(&page["ids"]), hit_ids(api));
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -257,7 +254,7 @@ fn an_analyst_searches_filters_pages_and_exports_in_chromium() {
         .as_str()
         .unwrap()
         .ends_with("twit ditemukan"));
-    assert_eq!(strings(&page["ids"]), ids(&api));
+    assert_eq!(strings(&page["ids"]), hit_ids(&api));
     assert!(
         strings(&page["highlighted"])
             .iter()
@@ -276,8 +273,7 @@ fn an_analyst_searches_filters_pages_and_exports_in_chromium() {
     b.click("#region option[value='3321']");
     let page = b.settled("results in Demak", |s| s.contains("region=3321"));
     let api = e.get("/api/search?q=banjir&region=3321&limit=20");
-    assert_eq!(page["total"], api["total"].to_string(), "{page}");
-    assert_eq!(strings(&page["ids"]), ids(&api));
+    assert_shows(&page, &api);
     assert!(
         strings(&page["regions"]).iter().all(|r| r == "3321"),
         "{page}"
@@ -306,7 +302,7 @@ fn an_analyst_searches_filters_pages_and_exports_in_chromium() {
         api["next_cursor"].as_str().unwrap()
     ));
     assert_eq!(page2["page"], "Halaman 2");
-    assert_eq!(strings(&page2["ids"]), ids(&api2));
+    assert_eq!(strings(&page2["ids"]), hit_ids(&api2));
     let seen: BTreeSet<String> = strings(&page["ids"]).into_iter().collect();
     assert!(
         strings(&page2["ids"]).iter().all(|id| !seen.contains(id)),
@@ -348,8 +344,7 @@ fn an_analyst_searches_filters_pages_and_exports_in_chromium() {
         "{page}"
     );
     let api = e.get("/api/search?q=kemirne%20banjr&limit=20");
-    assert_eq!(page["total"], api["total"].to_string(), "{page}");
-    assert_eq!(strings(&page["ids"]), ids(&api));
+    assert_shows(&page, &api);
     assert!(
         strings(&page["highlighted"]).iter().any(|w| w == "Kemiren"),
         "the loosened word is highlighted as written: {page}"
@@ -489,7 +484,7 @@ fn a_live_spike_and_new_tweets_appear_without_a_reload_in_chromium() {
     e.wait_committed(committed + n);
     let newest = e.get("/api/search?limit=20");
     let v = live("the new tweets to show", &|v| {
-        v["ids"].as_array().map(|a| a.len()) == Some(20) && v["ids"] == json!(ids(&newest))
+        v["ids"].as_array().map(|a| a.len()) == Some(20) && v["ids"] == json!(hit_ids(&newest))
     });
     assert_eq!(v["marker"], 42, "without a reload: {v}");
     assert!(
@@ -511,8 +506,7 @@ fn a_live_spike_and_new_tweets_appear_without_a_reload_in_chromium() {
         "/api/search?topic=flood&region=3321&from={}&limit=20",
         from.replace(':', "%3A")
     ));
-    assert_eq!(page["total"], api["total"].to_string(), "{page}");
-    assert_eq!(strings(&page["ids"]), ids(&api));
+    assert_shows(&page, &api);
     assert!(
         page["count_text"].as_str().unwrap().contains("sejak"),
         "the page says the search starts at the onset: {page}"

@@ -123,6 +123,36 @@ impl Proc {
         );
     }
 
+    /// `kemala demo` serving on `port` of 127.0.0.1 with its index in
+    /// `index`, and `args` besides.
+    pub fn demo(dir: &Path, port: u16, index: &Path, args: &[&str]) -> Proc {
+        let listen = format!("127.0.0.1:{port}");
+        let index = index.to_str().unwrap();
+        let mut all = vec!["demo", "--listen", &listen, "--data-dir", index];
+        all.extend_from_slice(args);
+        Proc::spawn("demo", dir, &all)
+    }
+
+    /// Waits for `f` to give a value, as [`wait_for`] does, failing with
+    /// the process's log at once if it exits first.
+    pub fn wait_alive<T>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut f: impl FnMut() -> Option<T>,
+    ) -> T {
+        wait_for(what, timeout, || {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                panic!(
+                    "{} exited ({s}) waiting for {what}; log:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            f()
+        })
+    }
+
     /// Waits for exit, up to `timeout`; returns the exit status.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let start = Instant::now();
@@ -186,14 +216,10 @@ pub fn produce_all(
     for payload in payloads {
         let mut rec: rdkafka::producer::BaseRecord<'_, (), [u8]> =
             rdkafka::producer::BaseRecord::to(topic).payload(&payload[..]);
-        loop {
-            match p.send(rec) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    rec = r;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
+        // A full queue hands the record back: wait for room.
+        while let Err((_, r)) = p.send(rec) {
+            rec = r;
+            std::thread::sleep(Duration::from_millis(1));
         }
         n += 1;
     }
@@ -276,16 +302,22 @@ pub fn wait_eq<T: PartialEq + std::fmt::Debug>(
     }
 }
 
-/// `n` generated tweets (no malformed ones) from `seed`, and their ids.
-pub fn generated(n: usize, seed: u64) -> (Vec<Vec<u8>>, std::collections::BTreeSet<u64>) {
+/// The generator on the bundled configuration with its default options
+/// but no malformed messages, changed by `tweak`.
+pub fn clean_generator(tweak: impl FnOnce(&mut kemala::gen::GenOptions)) -> kemala::gen::Generator {
     let config = kemala::config::Config::embedded().unwrap();
-    let opts = kemala::gen::GenOptions {
-        seed,
+    let mut opts = kemala::gen::GenOptions {
         malformed_ratio: 0.0,
         ..kemala::gen::GenOptions::default()
     };
+    tweak(&mut opts);
+    kemala::gen::Generator::new(&config, opts)
+}
+
+/// `n` generated tweets (no malformed ones) from `seed`, and their ids.
+pub fn generated(n: usize, seed: u64) -> (Vec<Vec<u8>>, std::collections::BTreeSet<u64>) {
     let mut ids = std::collections::BTreeSet::new();
-    let payloads = kemala::gen::Generator::new(&config, opts)
+    let payloads = clean_generator(|o| o.seed = seed)
         .take(n)
         .map(|g| {
             if let kemala::gen::Truth::Tweet { id, .. } = g.truth {
@@ -313,4 +345,56 @@ pub fn exported_ids(port: u16) -> Vec<u64> {
         .skip(1)
         .filter_map(|l| l.split(',').next()?.parse().ok())
         .collect()
+}
+
+/// Fails naming every problem found, one a line, with `context` after them.
+pub fn assert_no_problems(what: &str, problems: &[String], context: &str) {
+    assert!(
+        problems.is_empty(),
+        "{} {what}(s):\n  {}\n{context}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+/// kemala's /metrics on `port`, if it answers.
+pub fn metrics_text(port: u16) -> Option<String> {
+    http()
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .ok()?
+        .text()
+        .ok()
+}
+
+/// The ids of a search answer's hits, in order.
+pub fn hit_ids(res: &Value) -> Vec<String> {
+    res["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Runs `cmd` to its end; fails with `what` and its stderr unless it succeeds.
+pub fn run_ok(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {:?}: {e}", cmd.get_program()));
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A GET whose body may never end (a Server-Sent Events stream): no timeout.
+pub fn stream(url: &str) -> reqwest::Result<reqwest::blocking::Response> {
+    reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()?
+        .get(url)
+        .send()
 }

@@ -23,7 +23,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::common::{free_port, http, produce_all, repo, wait_for, Proc};
+use crate::common::{assert_no_problems, free_port, http, produce_all, repo, wait_for, Proc};
 use crate::engine::InProc;
 
 /// The dashboards the product promises, by uid (and file name).
@@ -1063,12 +1063,7 @@ pub(crate) fn now() -> f64 {
 
 /// The sum of every series of `name` on kemala's /metrics.
 pub(crate) fn metric_sum(port: u16, name: &str) -> Option<f64> {
-    let text = http()
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .ok()?
-        .text()
-        .ok()?;
+    let text = crate::common::metrics_text(port)?;
     Some(
         text.lines()
             .filter(|l| {
@@ -1207,23 +1202,9 @@ fn engine_alerts_stay_quiet_while_the_demo_feeds_and_ingest_stopped_fires_after(
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let index = dir.path().join("index");
-    let mut demo = Proc::spawn(
-        "demo",
-        dir.path(),
-        &[
-            "demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--history",
-            "30h",
-            "--rate",
-            "1.5",
-            "--tweets",
-            &TWEETS.to_string(),
-            "--data-dir",
-            index.to_str().unwrap(),
-        ],
-    );
+    let tweets = TWEETS.to_string();
+    let args = ["--history", "30h", "--rate", "1.5", "--tweets", &tweets];
+    let mut demo = Proc::demo(dir.path(), port, &index, &args);
     wait_for(
         "the demo to process its first messages",
         Duration::from_secs(120),
@@ -1306,17 +1287,12 @@ fn engine_alerts_stay_quiet_while_the_demo_feeds_and_ingest_stopped_fires_after(
 
     // Ctrl-C with the feed done and the engine idle.
     demo.stop_cleanly(libc::SIGINT, Duration::from_secs(10));
-    assert!(
-        wrong.is_empty(),
-        "{} alert problem(s):\n  {}\n(Prometheus log: {})",
-        wrong.len(),
-        wrong.join("\n  "),
-        prom.log_text()
-            .lines()
-            .rev()
-            .take(5)
-            .collect::<Vec<_>>()
-            .join(" | ")
+    let log = prom.log_text();
+    let log: Vec<&str> = log.lines().rev().take(5).collect();
+    assert_no_problems(
+        "alert problem",
+        &wrong,
+        &format!("(Prometheus log: {})", log.join(" | ")),
     );
 }
 

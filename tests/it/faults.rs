@@ -15,20 +15,14 @@ use rdkafka::{ClientConfig, ClientContext, Message};
 use serde_json::Value;
 
 use crate::common::{
-    counter, exported_ids, free_port, get_json, group_offsets, http, status, wait_for,
-    write_config, Proc,
+    clean_generator, counter, exported_ids, free_port, get_json, group_offsets, http, status,
+    wait_for, write_config, Proc,
 };
 use crate::engine::InProc;
 
 /// `n` generated tweets from `seed`, each with its id.
 fn tweets(n: usize, seed: u64) -> Vec<(u64, Vec<u8>)> {
-    let config = kemala::config::Config::embedded().unwrap();
-    let opts = kemala::gen::GenOptions {
-        seed,
-        malformed_ratio: 0.0,
-        ..kemala::gen::GenOptions::default()
-    };
-    kemala::gen::Generator::new(&config, opts)
+    clean_generator(|o| o.seed = seed)
         .take(n)
         .map(|g| match g.truth {
             kemala::gen::Truth::Tweet { id, .. } => (id, g.payload),
@@ -76,14 +70,10 @@ fn produce(
         }
         let mut rec =
             BaseRecord::<(), [u8], usize>::with_opaque_to("tweets", i).payload(&payload[..]);
-        loop {
-            match p.send(rec) {
-                Ok(()) => break,
-                Err((_, r)) => {
-                    rec = r;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
+        // A full queue hands the record back: wait for room.
+        while let Err((_, r)) = p.send(rec) {
+            rec = r;
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
     p.flush(Duration::from_secs(240)).unwrap();
@@ -96,11 +86,7 @@ fn produce(
 }
 
 fn metrics(port: u16) -> String {
-    http()
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .and_then(|r| r.text())
-        .unwrap_or_default()
+    crate::common::metrics_text(port).unwrap_or_default()
 }
 
 /// Sum of `kemala_messages_lost_total` over its series.
@@ -197,15 +183,10 @@ fn assert_exact(port: u16, produced: &BTreeMap<(i32, i64), u64>, when: &str) -> 
 
 fn run_engine(name: &str, dir: &Path, cfg: &Path, port: u16) -> Proc {
     let mut e = Proc::spawn(name, dir, &["run", "--config", cfg.to_str().unwrap()]);
-    wait_for(
+    e.wait_alive(
         &format!("{name} to answer"),
         Duration::from_secs(60),
-        || {
-            if let Ok(Some(s)) = e.child.try_wait() {
-                panic!("{name} exited ({s}); log:\n{}", e.log_text());
-            }
-            status(port)
-        },
+        || status(port),
     );
     e
 }
@@ -466,15 +447,11 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(dir: &Path, mib: u64) -> Tmpfs {
         std::fs::create_dir_all(dir).unwrap();
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "kemala-test"])
-            .arg(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs (the tests run as root): {}",
-            String::from_utf8_lossy(&out.stderr)
+        crate::common::run_ok(
+            std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "kemala-test"])
+                .arg(dir),
+            "cannot mount a tmpfs (the tests run as root)",
         );
         Tmpfs(dir.to_path_buf())
     }

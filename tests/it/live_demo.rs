@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{free_port, get_json, http, repo, wait_for, Proc};
+use crate::common::{assert_no_problems, free_port, get_json, http, repo, wait_for, Proc};
 use crate::dashboards::{
     check_query, check_query_with_values, dashboards, messages_total, metric_sum, now, queries,
     search, str_of, Prometheus, QueryKind,
@@ -76,11 +76,7 @@ fn follow_events(url: String) -> Seen<Event> {
     let seen = Seen::new();
     let s = seen.clone();
     std::thread::spawn(move || {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(None)
-            .build()
-            .unwrap();
-        let Ok(r) = client.get(&url).send() else {
+        let Ok(r) = crate::common::stream(&url) else {
             return;
         };
         let (mut kind, mut data) = (String::new(), String::new());
@@ -119,23 +115,8 @@ fn live_demo_fires_and_resolves_incidents_that_every_panel_shows() {
     let index = dir.path().join("index");
     // 49 h of history at one message a second (about 180,000 messages), then
     // the live feed with an incident every minute.
-    let mut demo = Proc::spawn(
-        "demo",
-        dir.path(),
-        &[
-            "demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--history",
-            "49h",
-            "--rate",
-            "1",
-            "--incident-every",
-            "1m",
-            "--data-dir",
-            index.to_str().unwrap(),
-        ],
-    );
+    let args = ["--history", "49h", "--rate", "1", "--incident-every", "1m"];
+    let mut demo = Proc::demo(dir.path(), port, &index, &args);
     let lines = follow_lines(demo.child.stdout.take().unwrap());
     let base = format!("http://127.0.0.1:{port}");
     wait_for("the demo to serve", Duration::from_secs(120), || {
@@ -382,12 +363,7 @@ fn live_demo_fires_and_resolves_incidents_that_every_panel_shows() {
 
     // Ctrl-C in the live phase, between incidents or during one.
     demo.stop_cleanly(libc::SIGINT, Duration::from_secs(10));
-    assert!(
-        wrong.is_empty(),
-        "{} dashboard problem(s):\n  {}",
-        wrong.len(),
-        wrong.join("\n  ")
-    );
+    assert_no_problems("dashboard problem", &wrong, "");
     let kinds: Vec<String> = events.all().into_iter().map(|e| e.kind).collect();
     eprintln!(
         "{} events on the alert stream; the whole test took {:?}",

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::Duration;
 
-use kemala::gen::{GenOptions, Generator, Truth};
+use kemala::gen::Truth;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::ClientConfig;
 use serde_json::Value;
 
-use crate::common::{counter, http, produce_all, repo, wait_for};
+use crate::common::{clean_generator, counter, http, produce_all, repo, run_ok, wait_for};
 use crate::engine::InProc;
 
 fn hit_by_id(e: &InProc, q: &str, id: &str) -> Value {
@@ -23,6 +23,10 @@ fn hit_by_id(e: &InProc, q: &str, id: &str) -> Value {
         .find(|h| h["id"] == id)
         .cloned()
         .unwrap_or_else(|| panic!("tweet {id} not found searching `{q}`: {res}"))
+}
+
+fn has_topic(hit: &Value, topic: &str) -> bool {
+    hit["topics"].as_array().unwrap().iter().any(|t| t == topic)
 }
 
 #[test]
@@ -40,28 +44,17 @@ fn kcat_produces_the_samples_and_each_is_enriched() {
     .collect();
     // kcat, a separate process and a different Kafka client, produces one
     // message per file.
-    let out = Command::new("kcat")
-        .args(["-b", &e.bootstrap(), "-t", "tweets", "-P"])
-        .args(&files)
-        .output()
-        .expect("kcat must be installed (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "kcat failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new("kcat")
+            .args(["-b", &e.bootstrap(), "-t", "tweets", "-P"])
+            .args(&files),
+        "kcat (scripts/test.sh installs it)",
     );
     e.wait_committed(4);
 
     let v2 = hit_by_id(&e, "jeglongan", "1587654321098765432");
     assert_eq!(v2["lang"], "id");
-    assert!(
-        v2["topics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t == "road_damage"),
-        "{v2}"
-    );
+    assert!(has_topic(&v2, "road_damage"), "{v2}");
     assert_eq!(v2["region"]["code"], "3374");
     assert_eq!(v2["region"]["name"], "Kota Semarang");
     assert_eq!(v2["is_complaint"], true);
@@ -75,14 +68,7 @@ fn kcat_produces_the_samples_and_each_is_enriched() {
 
     let v1 = hit_by_id(&e, "sayung", "1587655421098765433");
     assert_eq!(v1["lang"], "id");
-    assert!(
-        v1["topics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t == "flood"),
-        "{v1}"
-    );
+    assert!(has_topic(&v1, "flood"), "{v1}");
     assert_eq!(v1["region"]["code"], "3321");
     assert_eq!(v1["is_complaint"], true);
 
@@ -234,12 +220,7 @@ fn every_bad_message_is_counted_dead_lettered_and_skipped() {
 #[test]
 fn search_api_filters_facets_pages_and_explains_bad_queries() {
     let e = InProc::start(4, |_| {});
-    let config = kemala::config::Config::embedded().unwrap();
-    let opts = GenOptions {
-        malformed_ratio: 0.0,
-        ..GenOptions::default()
-    };
-    let items: Vec<_> = Generator::new(&config, opts).take(3000).collect();
+    let items: Vec<_> = clean_generator(|_| {}).take(3000).collect();
     let ids: BTreeSet<String> = items
         .iter()
         .filter_map(|g| match &g.truth {
@@ -296,12 +277,7 @@ fn search_api_filters_facets_pages_and_explains_bad_queries() {
     assert_eq!(seen, ids);
 
     // The export streams the same set, and parses back.
-    let body = http()
-        .get(e.url("/api/search/export?format=ndjson"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let body = e.get_text("/api/search/export?format=ndjson");
     let exported: BTreeSet<String> = body
         .lines()
         .map(|l| {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::common::{
-    exported_ids, free_port, generated, get_json, group_offsets, http, produce_all, start_broker,
-    status, wait_for, write_config, Proc,
+    exported_ids, free_port, generated, get_json, group_offsets, metrics_text, produce_all, run_ok,
+    start_broker, status, wait_for, write_config, Proc,
 };
 
 fn index_offsets_flat(st: &Value) -> Vec<i64> {
@@ -26,15 +26,21 @@ fn index_offsets_flat(st: &Value) -> Vec<i64> {
     v.into_iter().map(|(_, o)| o).collect()
 }
 
+/// `kemala demo` with its defaults, serving on a free port of 127.0.0.1.
+fn demo_on_a_free_port(dir: &std::path::Path) -> (Proc, u16) {
+    let port = free_port();
+    let demo = Proc::spawn(
+        "demo",
+        dir,
+        &["demo", "--listen", &format!("127.0.0.1:{port}")],
+    );
+    (demo, port)
+}
+
 #[test]
 fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut demo = Proc::spawn(
-        "demo",
-        dir.path(),
-        &["demo", "--listen", &format!("127.0.0.1:{port}")],
-    );
+    let (mut demo, port) = demo_on_a_free_port(dir.path());
     let started = Instant::now();
     let res = wait_for(
         "the demo to answer `banjir`",
@@ -54,12 +60,7 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
     assert!(!res["facets"]["topic"].as_object().unwrap().is_empty());
     assert!(!res["facets"]["region"].as_object().unwrap().is_empty());
 
-    let metrics = http()
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(port).expect("the demo serves /metrics");
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -113,12 +114,7 @@ fn ctrl_c_while_the_demo_is_still_starting_is_a_clean_stop() {
     // opened its index, joined the group or bound its port: the moment when,
     // without a handler installed yet, Ctrl-C would kill the process outright.
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut demo = Proc::spawn(
-        "demo",
-        dir.path(),
-        &["demo", "--listen", &format!("127.0.0.1:{port}")],
-    );
+    let (mut demo, _port) = demo_on_a_free_port(dir.path());
     let first = demo.read_stdout_until(|_| true);
     assert!(
         first.contains("Kafka-protocol broker at"),
@@ -146,15 +142,10 @@ fn kill_9_at_three_moments_loses_and_doubles_nothing() {
             dir.path(),
             &["run", "--config", cfg],
         );
-        wait_for(
+        engine.wait_alive(
             &format!("{kill_at} documents before kill {round}"),
             Duration::from_secs(240),
-            || {
-                if let Ok(Some(s)) = engine.child.try_wait() {
-                    panic!("engine exited early ({s}); log:\n{}", engine.log_text());
-                }
-                (docs(port)? >= kill_at).then_some(())
-            },
+            || (docs(port)? >= kill_at).then_some(()),
         );
         engine.signal(libc::SIGKILL);
         engine
@@ -281,22 +272,12 @@ fn a_real_kafka_compatible_broker_works_end_to_end() {
         std::net::TcpStream::connect(&bootstrap).ok()
     });
     for topic in ["tweets", "tweets.dlq"] {
-        let out = Command::new(&tansu)
-            .args([
-                "topic",
-                "create",
-                topic,
-                "--broker",
-                &format!("tcp://127.0.0.1:{kport}"),
-                "--partitions",
-                "3",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tansu topic create: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let broker = format!("tcp://127.0.0.1:{kport}");
+        run_ok(
+            Command::new(&tansu)
+                .args(["topic", "create", topic, "--broker", &broker])
+                .args(["--partitions", "3"]),
+            "tansu topic create",
         );
     }
     let (payloads, ids) = generated(3_000, 5);
@@ -318,12 +299,7 @@ fn a_real_kafka_compatible_broker_works_end_to_end() {
     let exported: BTreeSet<u64> = exported_ids(port).into_iter().collect();
     assert_eq!(exported, ids);
     wait_for("the bad message counted", Duration::from_secs(30), || {
-        let m = http()
-            .get(format!("http://127.0.0.1:{port}/metrics"))
-            .send()
-            .ok()?
-            .text()
-            .ok()?;
+        let m = metrics_text(port)?;
         (crate::common::counter(&m, "kemala_messages_rejected_total{reason=\"not_json\"}") == 1.0)
             .then_some(())
     });

@@ -10,13 +10,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use kemala::gen::{GenOptions, Generator};
+use kemala::gen::GenOptions;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::common::{http, produce_all, repo, wait_for};
+use crate::common::{clean_generator, hit_ids, http, produce_all, repo, wait_for};
 use crate::engine::InProc;
 
 /// One hand-written tweet of the labelled corpus.
@@ -108,15 +108,6 @@ fn encode(s: &str) -> String {
         }
     }
     out
-}
-
-fn hit_ids(res: &Value) -> Vec<String> {
-    res["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// Recall@10 on the labelled set: for each query, the share of its expected
@@ -588,12 +579,7 @@ fn page_all(e: &InProc, q: &str, sort: &str, during: &mut impl FnMut(usize)) -> 
 #[test]
 fn cursor_paging_is_stable_while_tweets_arrive() {
     let e = InProc::start(2, |_| {});
-    let config = kemala::config::Config::embedded().unwrap();
-    let opts = GenOptions {
-        malformed_ratio: 0.0,
-        ..GenOptions::default()
-    };
-    let mut generator = Generator::new(&config, opts);
+    let mut generator = clean_generator(|_| {});
     let first: Vec<Vec<u8>> = generator.by_ref().take(3000).map(|g| g.payload).collect();
     let mut produced = produce_all(&e.bootstrap(), "tweets", first) as u64;
     e.wait_committed(produced);
@@ -708,12 +694,7 @@ fn export_streams_csv_and_ndjson_that_parse_back_to_the_same_tweets() {
     let total = e.get("/api/search?q=banjir%20OR%20rob&region=3321&limit=1")["total"]
         .as_u64()
         .unwrap();
-    let body = http()
-        .get(e.url("/api/search/export?q=banjir%20OR%20rob&region=3321&format=ndjson"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let body = e.get_text("/api/search/export?q=banjir%20OR%20rob&region=3321&format=ndjson");
     let lines: Vec<Value> = body
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

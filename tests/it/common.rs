@@ -39,6 +39,41 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut cond: impl FnMut() -> Opti
     }
 }
 
+/// Polls `step` until it gives `Ok`, bounded by progress rather than by a
+/// fixed total time: `step` reports a count that should keep rising as
+/// `Err`, and the wait fails when that count has not risen for `stall` (a
+/// stuck feed), or after `cap` in all. A busy machine is slow, not stuck.
+pub fn wait_rising<T>(
+    what: &str,
+    stall: Duration,
+    cap: Duration,
+    mut step: impl FnMut() -> Result<T, f64>,
+) -> T {
+    let start = Instant::now();
+    let mut best = (f64::NEG_INFINITY, start);
+    loop {
+        match step() {
+            Ok(v) => return v,
+            Err(n) if n > best.0 => best = (n, Instant::now()),
+            Err(_) => {}
+        }
+        if best.1.elapsed() > stall {
+            panic!(
+                "waiting for {what}: stuck at {} for {stall:?} ({:?} in all)",
+                best.0,
+                start.elapsed()
+            );
+        }
+        if start.elapsed() > cap {
+            panic!(
+                "timed out after {cap:?} waiting for {what}, still rising at {}",
+                best.0
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))

@@ -164,35 +164,48 @@ fn live_demo_fires_and_resolves_incidents_that_every_panel_shows() {
     let live_ms = chrono::Utc::now().timestamp_millis();
     eprintln!("live after {:?}", live_at - t0);
 
-    // In live mode event time follows the wall clock: once the engine has
+    // In live mode event time follows the live tweets: once the engine has
     // moved its watermark past the last of the history (which waits for the
-    // lag monitor to see every partition caught up, so a busy machine may take
-    // a while), it stays within seconds of the clock while a few tweets a
-    // second trickle in.
-    let lag = || {
-        get_json(&format!("{base}/api/status"))
-            .map(|s| chrono::Utc::now().timestamp_millis() - rfc3339_ms(&s["watermark"]))
-    };
+    // lag monitor to see every partition caught up, so a busy machine may
+    // take a while), it stays within seconds of the newest tweet indexed. It
+    // does not follow the wall clock between tweets: event time comes from
+    // the data, and at night (WIB) the live feed is a tweet every few
+    // seconds, not a few a second.
+    let watermark = || get_json(&format!("{base}/api/status")).map(|s| rfc3339_ms(&s["watermark"]));
     wait_for(
-        "the watermark to reach the wall clock",
+        "the watermark to pass the start of the live feed",
         Duration::from_secs(120),
-        || lag().filter(|&l| l < 5_000),
+        || watermark().filter(|&w| w >= live_ms),
     );
-    let mut lags = Vec::new();
+    // The newest tweet that search shows, read before the watermark: the
+    // watermark moves when a batch is processed, before the commit that
+    // makes the batch searchable, so it is never far behind.
+    let newest = || {
+        get_json(&format!("{base}/api/search?sort=time&limit=5")).and_then(|r| {
+            r["hits"]
+                .as_array()?
+                .iter()
+                .map(|h| rfc3339_ms(&h["created_at"]))
+                .max()
+        })
+    };
+    let mut behind = Vec::new();
     let mut searches = 0;
     let until = Instant::now() + Duration::from_secs(20);
     while Instant::now() < until {
-        if let Some(l) = lag() {
-            lags.push(l);
+        if let Some(n) = newest() {
+            if let Some(w) = watermark() {
+                behind.push(n - w);
+            }
         }
         search(port, searches);
         searches += 1;
         std::thread::sleep(Duration::from_millis(500));
     }
-    let worst = lags.iter().copied().max().unwrap_or(i64::MAX);
+    let worst = behind.iter().copied().max().unwrap_or(i64::MAX);
     assert!(
-        !lags.is_empty() && worst < 20_000,
-        "event time lags the wall clock by up to {worst} ms in live mode: {lags:?}"
+        !behind.is_empty() && worst < 15_000,
+        "in live mode event time stays up to {worst} ms behind the newest tweet indexed: {behind:?}"
     );
 
     // An incident begins, its alert fires, on stdout and on the stream, and resolves.

@@ -24,7 +24,8 @@ use crate::alert::AlertStore;
 use crate::config::{Config, OffsetReset};
 use crate::enrich::Enricher;
 use crate::index::{CommitPayload, IndexHandle, Writer};
-use crate::model::{Gap, Lost, Offsets, Reject, Tweet};
+use crate::model::{Gap, Lost, Offsets, Record, Reject, Tweet};
+use crate::sched;
 use crate::source::broker::EmbeddedBroker;
 use crate::source::decode::decode;
 use crate::source::kafka::{
@@ -181,8 +182,14 @@ impl Engine {
             )
         };
         let writer = Writer::new(&index, config.engine.index.writer_memory_mib)?;
-        let dlq = DeadLetterProducer::new(k, &bootstrap)?;
-        let consumer = kafka::consumer(k, &bootstrap, source.clone())?;
+        // Moving messages is background work (see `sched`): the Kafka
+        // clients' threads are started at background priority.
+        let (dlq, consumer) = sched::in_background("kemala-kafka", || -> anyhow::Result<_> {
+            Ok((
+                DeadLetterProducer::new(k, &bootstrap)?,
+                kafka::consumer(k, &bootstrap, source.clone())?,
+            ))
+        })?;
 
         let (batch_tx, batch_rx) = sync_channel::<Input>(4);
         let (committed_tx, committed_rx) = std::sync::mpsc::channel::<Offsets>();
@@ -259,12 +266,18 @@ impl Engine {
             retained: Vec::new(),
             retained_bytes: 0,
             write_retry: None,
+            // Started here, at normal priority, before the pipeline thread
+            // lowers itself.
+            foreground: sched::Foreground::start("kemala-track")?,
             stop: stop.clone(),
             data_dir: config.engine.index.data_dir.clone(),
         };
         let pipeline_thread = std::thread::Builder::new()
             .name("kemala-pipeline".into())
-            .spawn(move || pipeline.run(batch_rx))?;
+            .spawn(move || {
+                sched::lower();
+                pipeline.run(batch_rx)
+            })?;
         let lag_thread = {
             let (k, bootstrap, source, metrics, stop) = (
                 k.clone(),
@@ -275,7 +288,10 @@ impl Engine {
             );
             std::thread::Builder::new()
                 .name("kemala-lag".into())
-                .spawn(move || kafka::run_lag_monitor(&k, &bootstrap, source, metrics, stop))?
+                .spawn(move || {
+                    sched::lower();
+                    kafka::run_lag_monitor(&k, &bootstrap, source, metrics, stop)
+                })?
         };
         let consumer_thread = {
             let (source, stop) = (source.clone(), stop.clone());
@@ -283,6 +299,7 @@ impl Engine {
             std::thread::Builder::new()
                 .name("kemala-consumer".into())
                 .spawn(move || {
+                    sched::lower();
                     kafka::run_consumer(consumer, source, batch_max, batch_tx, committed_rx, stop)
                 })?
         };
@@ -366,6 +383,8 @@ struct Pipeline {
     retention_ms: Option<i64>,
     uncommitted_messages: u64,
     trackers: Arc<Trackers>,
+    /// Where the trackers are fed (see `Pipeline::feed`).
+    foreground: sched::Foreground,
     /// Per partition: its newest event time, and whether it is caught up.
     partitions: PartitionClocks,
     offset_reset: OffsetReset,
@@ -708,10 +727,20 @@ impl Pipeline {
             .max(self.partitions.watermark(Instant::now()));
         if wm > self.watermark_ms {
             self.watermark_ms = wm;
-            self.trackers.feed(&[], wm);
+            self.feed(Vec::new());
             // Persist the new watermark with the next commit.
             self.dirty = true;
         }
+    }
+
+    /// Feeds a batch's records to the trackers and moves them to the
+    /// watermark. This thread runs at background priority, and searches take
+    /// the latency state's lock too: so the trackers are fed on the
+    /// foreground thread, at normal priority, while this one waits (see
+    /// `sched`).
+    fn feed(&self, records: Vec<Record>) {
+        let (trackers, wm) = (self.trackers.clone(), self.watermark_ms);
+        self.foreground.run(move || trackers.feed(&records, wm));
     }
 
     fn handle_batch(&mut self, batch: Vec<RawMessage>, view: PartitionView) {
@@ -817,7 +846,7 @@ impl Pipeline {
         self.watermark_ms = self
             .watermark_ms
             .max(self.partitions.watermark(Instant::now()));
-        self.trackers.feed(&records, self.watermark_ms);
+        self.feed(records);
         let m = &self.metrics;
         m.future_timestamps.inc_by(future);
         m.messages.with_label_values(&["indexed"]).inc_by(indexed);
@@ -904,7 +933,8 @@ impl Pipeline {
         p.commits.fetch_add(1, Ordering::Relaxed);
         let m = &self.metrics;
         m.index_commits.inc();
-        self.trackers.refresh_gauges(self.watermark_ms);
+        let (trackers, wm) = (self.trackers.clone(), self.watermark_ms);
+        self.foreground.run(move || trackers.refresh_gauges(wm));
         m.commit_seconds.observe(started.elapsed().as_secs_f64());
         m.index_documents
             .set(self.writer.searcher().num_docs() as i64);

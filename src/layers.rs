@@ -11,8 +11,9 @@
 pub const LAYERS: &[&[&str]] = &[
     // Shared vocabulary: tweets, ids, offsets, reject reasons, languages.
     &["model"],
-    // Leaves: the configuration, the text analyzer, time formats.
-    &["config", "text", "timestamp"],
+    // Leaves: the configuration, the text analyzer, time formats, CPU
+    // priority.
+    &["config", "text", "timestamp", "sched"],
     &["telemetry"],
     &["enrich"],
     // The stages: none knows another.

@@ -15,6 +15,7 @@ pub mod index;
 pub mod latency;
 pub mod layers;
 pub mod model;
+pub mod sched;
 pub mod source;
 pub mod state;
 pub mod telemetry;

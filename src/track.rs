@@ -21,6 +21,8 @@ use crate::telemetry::Metrics;
 
 /// How many recent complaints keep their terms, for an alert's `top_terms`.
 const RECENT_TERMS: usize = 100_000;
+/// Records observed per hold of the latency state's lock (see `Trackers::feed`).
+const FEED_SLICE: usize = 128;
 
 #[derive(Default)]
 struct RecentTerms {
@@ -142,10 +144,17 @@ impl Trackers {
     /// saw each record already, through [`Trackers::observe`].)
     pub fn feed(&self, records: &[Record], watermark_ms: i64) {
         let mut events = Vec::new();
-        if let Ok(mut t) = self.latency.lock() {
-            for r in records {
-                t.observe(r, &mut events);
+        // Searches read this state too (a hit's open or answered status), and
+        // this runs at background priority: hold the lock for a short slice
+        // at a time, so a search never waits behind a whole batch.
+        for slice in records.chunks(FEED_SLICE) {
+            if let Ok(mut t) = self.latency.lock() {
+                for r in slice {
+                    t.observe(r, &mut events);
+                }
             }
+        }
+        if let Ok(mut t) = self.latency.lock() {
             t.advance(watermark_ms, &mut events);
         }
         self.on_latency(events);

@@ -277,13 +277,16 @@ pub(super) async fn search(
     let (filters, sort, limit) = params.filters(&s)?;
     let cursor = params.cursor.clone().filter(|c| !c.is_empty());
     let s2 = s.clone();
-    let result = timed_blocking(&s, "search", started, move || {
-        Ok(s2.index.search(&filters, sort, limit, cursor.as_deref())?)
+    // The response is built on the blocking pool too: it reads the latency
+    // state, whose lock ingestion takes, and an async worker must never wait
+    // on a lock (every request queued behind it would wait too).
+    let (fuzzy, response) = timed_blocking(&s, "search", started, move || {
+        let result = s2.index.search(&filters, sort, limit, cursor.as_deref())?;
+        // The query found nothing as written; these are its fuzzy retry's hits.
+        Ok((result.fuzzy, to_response(&s2, result)))
     })
     .await?;
-    // The query found nothing as written; these are its fuzzy retry's hits.
-    let fuzzy = result.fuzzy;
-    let body = Json(to_response(&s, result));
+    let body = Json(response);
     Ok(if fuzzy {
         ([("x-kemala-fuzzy", "true")], body).into_response()
     } else {
@@ -454,7 +457,10 @@ pub(super) async fn export(
     s.index.build_query(&filters)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
     let s2 = s.clone();
-    tokio::task::spawn_blocking(move || {
+    // A bulk read: its own thread, at background priority (see `sched`), so
+    // that searches made meanwhile are served first.
+    let export = move || {
+        crate::sched::lower();
         let mut buf = String::with_capacity(64 * 1024);
         if csv {
             buf.push_str("id,created_at,author,region_code,region,lang,topics,agency,is_complaint,url,text\n");
@@ -524,7 +530,11 @@ pub(super) async fn export(
                 let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
             }
         }
-    });
+    };
+    std::thread::Builder::new()
+        .name("kemala-export".into())
+        .spawn(export)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot start the export: {e}")))?;
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });

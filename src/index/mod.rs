@@ -29,6 +29,7 @@ use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDo
 
 use crate::config::Config;
 use crate::model::{Enriched, Lost, Offsets};
+use crate::sched;
 use crate::text::{analyzer, Token};
 
 pub const TOKENIZER: &str = "kemala";
@@ -470,11 +471,16 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Indexing and merging are background work (see `sched`): the writer's
+    /// threads are started at background priority, here and wherever tantivy
+    /// starts them again (a commit or a rollback restarts its workers).
     pub fn new(handle: &IndexHandle, memory_mib: usize) -> anyhow::Result<Writer> {
-        let writer = handle
-            .index
-            .writer_with_num_threads(INDEXING_THREADS, memory_mib * 1024 * 1024)
-            .context("cannot open the index writer (is another kemala using this data_dir?)")?;
+        let writer = sched::in_background("kemala-index", || {
+            handle
+                .index
+                .writer_with_num_threads(INDEXING_THREADS, memory_mib * 1024 * 1024)
+        })
+        .context("cannot open the index writer (is another kemala using this data_dir?)")?;
         Ok(Writer {
             handle: handle.clone(),
             writer,
@@ -576,8 +582,7 @@ impl Writer {
     pub fn rollback(&mut self) -> anyhow::Result<()> {
         self.pending_ids.clear();
         self.num_pending = 0;
-        self.writer
-            .rollback()
+        sched::in_background("kemala-index", || self.writer.rollback())
             .context("cannot roll the index writer back to its last commit")?;
         self.broken = false;
         Ok(())
@@ -603,9 +608,11 @@ impl Writer {
             anyhow::bail!("an earlier write failed; the writer must roll back first");
         }
         let json = serde_json::to_string(payload)?;
-        let written = self.writer.prepare_commit().and_then(|mut prepared| {
-            prepared.set_payload(&json);
-            prepared.commit()
+        let written = sched::in_background("kemala-index", || {
+            self.writer.prepare_commit().and_then(|mut prepared| {
+                prepared.set_payload(&json);
+                prepared.commit()
+            })
         });
         if let Err(e) = written {
             self.broken = true;

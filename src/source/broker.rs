@@ -45,6 +45,9 @@ impl EmbeddedBroker {
         let thread = std::thread::Builder::new()
             .name("kemala-broker".into())
             .spawn(move || {
+                // The broker's threads are born at this thread's priority:
+                // moving messages is background work (see `sched`).
+                crate::sched::lower();
                 let cluster = match MockCluster::new(1) {
                     Ok(c) => c,
                     Err(e) => {

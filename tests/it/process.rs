@@ -59,6 +59,7 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
     );
     assert!(!res["facets"]["topic"].as_object().unwrap().is_empty());
     assert!(!res["facets"]["region"].as_object().unwrap().is_empty());
+    background_threads_run_below_the_request_threads(demo.child.id());
 
     let metrics = metrics_text(port).expect("the demo serves /metrics");
     let mut promtool = Command::new("promtool")
@@ -106,6 +107,70 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
         printed.contains("backfilling") && !printed.contains("history done"),
         "Ctrl-C came during the backfill:\n{printed}"
     );
+}
+
+/// Each thread's name and nice value, from `/proc`.
+fn threads(pid: u32) -> Vec<(String, i32)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = task.unwrap().path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("stat")),
+        ) else {
+            continue; // the thread ended meanwhile
+        };
+        // The fields after the name in parentheses start at the third one
+        // (the state); the nice value is the 19th (proc(5)).
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice: i32 = after.split(' ').nth(19 - 3).unwrap().parse().unwrap();
+        out.push((comm.trim().to_string(), nice));
+    }
+    out
+}
+
+/// While the demo ingests, its pipeline, its index-writer threads (named by
+/// tantivy) and its embedded broker run at nice 10, and the threads that
+/// serve requests and feed the trackers (whose state searches read) at the
+/// process's own.
+fn background_threads_run_below_the_request_threads(pid: u32) {
+    let threads = threads(pid);
+    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let base: i32 = main[main.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .nth(19 - 3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let lowered = base.max(10);
+    let named = |prefix: &str| -> Vec<i32> {
+        threads
+            .iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .map(|(_, nice)| *nice)
+            .collect()
+    };
+    for prefix in [
+        "thrd-tantivy-in",
+        "merge_thread_",
+        "kemala-broker",
+        "kemala-pipeline",
+    ] {
+        let nices = named(prefix);
+        assert!(!nices.is_empty(), "no `{prefix}` thread in {threads:?}");
+        assert!(
+            nices.iter().all(|&n| n == lowered),
+            "`{prefix}` threads must run at nice {lowered}: {threads:?}"
+        );
+    }
+    for prefix in ["tokio-rt-worker", "kemala-track"] {
+        let nices = named(prefix);
+        assert!(!nices.is_empty(), "no `{prefix}` thread in {threads:?}");
+        assert!(
+            nices.iter().all(|&n| n == base),
+            "`{prefix}` threads must run at the process's nice {base}: {threads:?}"
+        );
+    }
 }
 
 #[test]

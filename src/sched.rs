@@ -1,0 +1,178 @@
+//! CPU priority for background work.
+//!
+//! Ingestion (decoding, enrichment, indexing, merges, Kafka's client
+//! threads) and bulk exports are throughput work: a backlog waits safely in
+//! Kafka, and a second more on an export is not noticed. A search or an
+//! alert on the stream is someone waiting at a screen. So the threads that
+//! do background work run at a lower CPU priority (a higher nice value) than
+//! the HTTP server's: when both want the CPU, the scheduler gives it to the
+//! request first, and the background threads take all of it when nobody is
+//! asking.
+//!
+//! Linux gives each thread its own nice value, and a new thread starts with
+//! its creator's. So a background thread lowers itself with [`lower`], and
+//! work that spawns threads of its own (the index writer's workers, a Kafka
+//! client's threads) is started inside [`in_background`], so those threads
+//! are born at the lower priority. An unprivileged thread cannot raise its
+//! priority again, so this is only done on threads kemala owns for that one
+//! purpose, never on the async runtime's shared threads.
+//!
+//! A lowered thread must not hold a lock that a request takes: while it is
+//! preempted, holding it, the request waits for it at its low priority (a
+//! priority inversion; measured at up to 40 ms on a full machine). So a
+//! lowered thread hands such work to a [`Foreground`] thread, created at
+//! normal priority, and waits for it: the pipeline thread feeds the
+//! trackers, whose state searches read, that way.
+
+/// The nice value of background threads. At nice 10 a thread weighs about
+/// a tenth of a nice-0 thread when both are runnable.
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// Lowers the calling thread to [`BACKGROUND_NICE`], unless it already runs
+/// at that priority or lower. Failure (another
+/// platform, a sandbox that forbids it) only costs the preference, so it is
+/// logged once at debug level and otherwise ignored.
+pub fn lower() {
+    if current_nice().is_none_or(|n| n >= BACKGROUND_NICE) {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id.
+        let done = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, BACKGROUND_NICE)
+        };
+        if done != 0 {
+            tracing::debug!(
+                "cannot lower a background thread's CPU priority: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
+/// The calling thread's nice value, or `None` where it cannot be read.
+pub fn current_nice() -> Option<i32> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: as in `lower`; errno is cleared first because -1 is also a
+        // valid nice value.
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            *libc::__errno_location() = 0;
+            let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
+            if *libc::__errno_location() != 0 {
+                return None;
+            }
+            Some(nice)
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// Runs `f` on a new thread named `name`, at background priority, and
+/// returns its result, so that every thread `f` starts is born at that
+/// priority too (and named `name` unless it names itself).
+pub fn in_background<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn_scoped(s, || {
+                lower();
+                f()
+            })
+            // As `std::thread::spawn` does: no thread to be had is fatal.
+            .unwrap_or_else(|e| panic!("cannot start a background thread ({name}): {e}"))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A thread at the priority of the thread that started it, which runs the
+/// closures given to [`Foreground::run`] one at a time, each while the
+/// caller waits: lock-holding work of a lowered thread, done at normal
+/// priority.
+pub struct Foreground {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl Foreground {
+    /// Starts the thread, at the calling thread's priority.
+    pub fn start(name: &str) -> std::io::Result<Foreground> {
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<Job>(0);
+        std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                // Ends when the last handle is dropped.
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })?;
+        Ok(Foreground { jobs })
+    }
+
+    /// Runs `f` on the foreground thread and returns its result; a panic in
+    /// `f` is resumed here, and the thread goes on serving.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move || {
+            let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+        });
+        self.jobs
+            .send(job)
+            .expect("the foreground thread serves as long as its handle lives");
+        match rx.recv().expect("a job always sends its result") {
+            Ok(t) => t,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_work_and_the_threads_it_starts_run_at_the_lower_priority() {
+        let Some(before) = current_nice() else {
+            return;
+        };
+        let (inner, child) = in_background("kemala-test", || {
+            let inner = current_nice();
+            let child = std::thread::spawn(current_nice).join().unwrap();
+            (inner, child)
+        });
+        // Lowering never raises: a thread already nicer than 10 stays so.
+        let expected = before.max(BACKGROUND_NICE);
+        assert_eq!(inner, Some(expected));
+        assert_eq!(child, Some(expected), "a thread inherits its creator's");
+        assert_eq!(current_nice(), Some(before), "the caller is untouched");
+    }
+
+    #[test]
+    fn a_lowered_thread_runs_lock_holding_work_at_its_creators_priority() {
+        let Some(before) = current_nice() else {
+            return;
+        };
+        let fg = Foreground::start("kemala-test-fg").unwrap();
+        let (lowered, in_fg, again) = in_background("kemala-test", || {
+            let lowered = current_nice();
+            let in_fg = fg.run(current_nice);
+            // A panic in a job reaches the caller, and the thread goes on.
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                fg.run(|| panic!("a failing job"))
+            }));
+            assert!(caught.is_err());
+            (lowered, in_fg, fg.run(|| 6 * 7))
+        });
+        assert_eq!(lowered, Some(before.max(BACKGROUND_NICE)));
+        assert_eq!(in_fg, Some(before), "the foreground keeps its creator's");
+        assert_eq!(again, 42);
+    }
+}

@@ -29,9 +29,9 @@
 pub const BACKGROUND_NICE: i32 = 10;
 
 /// Lowers the calling thread to [`BACKGROUND_NICE`], unless it already runs
-/// at that priority or lower. Failure (another
-/// platform, a sandbox that forbids it) only costs the preference, so it is
-/// logged once at debug level and otherwise ignored.
+/// at that priority or lower. Failure (a sandbox that forbids it) only costs
+/// the preference, so it is logged at debug level and otherwise ignored;
+/// elsewhere than on Linux this does nothing.
 pub fn lower() {
     if current_nice().is_none_or(|n| n >= BACKGROUND_NICE) {
         return;
@@ -90,6 +90,34 @@ pub fn in_background<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> T {
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+/// Lets go of `value` on a background thread (`kemala-reclaim`), for
+/// values whose drop can block: the last reference to a file that was
+/// deleted meanwhile closes it, and the filesystem frees its blocks in that
+/// call. If that thread is behind by more than a few hundred values, or
+/// cannot be started, `value` is dropped here.
+pub fn drop_in_background<T: Send + 'static>(value: T) {
+    type Parcel = Box<dyn Send>;
+    static RECLAIM: std::sync::OnceLock<Option<std::sync::mpsc::SyncSender<Parcel>>> =
+        std::sync::OnceLock::new();
+    let tx = RECLAIM.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Parcel>(256);
+        std::thread::Builder::new()
+            .name("kemala-reclaim".into())
+            .spawn(move || {
+                lower();
+                for parcel in rx {
+                    drop(parcel);
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    if let Some(tx) = tx {
+        // A full queue hands the value back, and it is dropped here.
+        let _ = tx.try_send(Box::new(value));
+    }
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -153,6 +181,27 @@ mod tests {
         assert_eq!(inner, Some(expected));
         assert_eq!(child, Some(expected), "a thread inherits its creator's");
         assert_eq!(current_nice(), Some(before), "the caller is untouched");
+    }
+
+    #[test]
+    fn a_value_given_away_is_dropped_on_a_lowered_thread() {
+        struct Probe(std::sync::mpsc::Sender<(Option<String>, Option<i32>)>);
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                let t = std::thread::current();
+                let _ = self.0.send((t.name().map(String::from), current_nice()));
+            }
+        }
+        let Some(before) = current_nice() else {
+            return;
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop_in_background(Probe(tx));
+        let (name, nice) = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the probe is dropped");
+        assert_eq!(name.as_deref(), Some("kemala-reclaim"));
+        assert_eq!(nice, Some(before.max(BACKGROUND_NICE)));
     }
 
     #[test]

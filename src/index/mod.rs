@@ -312,7 +312,13 @@ impl IndexHandle {
     }
 
     pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.held_searcher().num_docs()
+    }
+
+    /// The current searcher, let go of in the background (see
+    /// [`HeldSearcher`]): what request paths read.
+    pub fn held_searcher(&self) -> HeldSearcher {
+        HeldSearcher::new(self.reader.searcher())
     }
 
     /// The records of every live tweet created at or after `since_ms`, in
@@ -433,6 +439,34 @@ impl IndexHandle {
         self.regions
             .get(&code)
             .map_or_else(|| "unknown".to_string(), |(n, _)| n.clone())
+    }
+}
+
+/// A tantivy searcher that is let go of on a background thread. The last
+/// holder of an old searcher closes the segment files that merges deleted
+/// since, and the filesystem frees their blocks in that call: on a disk
+/// mounted with `discard`, a synchronous trim of a large segment, tens of
+/// milliseconds that a search must not pay (see `sched`).
+pub struct HeldSearcher(Option<tantivy::Searcher>);
+
+impl HeldSearcher {
+    pub fn new(searcher: tantivy::Searcher) -> HeldSearcher {
+        HeldSearcher(Some(searcher))
+    }
+}
+
+impl std::ops::Deref for HeldSearcher {
+    type Target = tantivy::Searcher;
+    fn deref(&self) -> &tantivy::Searcher {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for HeldSearcher {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            sched::drop_in_background(s);
+        }
     }
 }
 

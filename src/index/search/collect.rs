@@ -348,7 +348,7 @@ pub const MAX_BUCKETS: i64 = 5000;
 impl IndexHandle {
     /// The event-time range of the whole index, in ms, if it has documents.
     pub fn time_range(&self) -> Option<(i64, i64)> {
-        let searcher = self.reader.searcher();
+        let searcher = self.held_searcher();
         let mut range: Option<(i64, i64)> = None;
         for seg in searcher.segment_readers() {
             let Ok(col) = seg.fast_fields().date("created_at") else {
@@ -375,7 +375,7 @@ impl IndexHandle {
         interval_ms: i64,
     ) -> Result<Vec<u64>, SearchError> {
         let num = ((to_ms - from_ms) / interval_ms + 1).clamp(1, MAX_BUCKETS) as usize;
-        let searcher = self.reader.searcher();
+        let searcher = self.held_searcher();
         let q = self.resolve(&searcher, filters)?.query;
         Ok(searcher.search(
             &*q,

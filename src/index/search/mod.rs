@@ -29,7 +29,7 @@ use tantivy::query::Query;
 use tantivy::schema::Value;
 use tantivy::TantivyDocument;
 
-use crate::index::IndexHandle;
+use crate::index::{HeldSearcher, IndexHandle};
 use collect::{FacetCollector, PageCollector};
 use paging::After;
 use query::matches_any;
@@ -152,7 +152,7 @@ impl IndexHandle {
 
     /// The query for `filters`: the parsed text query ANDed with every filter.
     pub fn build_query(&self, filters: &Filters) -> Result<Box<dyn Query>, SearchError> {
-        Ok(self.resolve(&self.reader.searcher(), filters)?.query)
+        Ok(self.resolve(&self.held_searcher(), filters)?.query)
     }
 
     pub fn search(
@@ -171,7 +171,7 @@ impl IndexHandle {
             After::Relevance { snapshot, .. } => self.snapshots.get(snapshot),
             _ => None,
         };
-        let searcher = pinned.clone().unwrap_or_else(|| self.reader.searcher());
+        let searcher = HeldSearcher::new(pinned.clone().unwrap_or_else(|| self.reader.searcher()));
         let resolved = self.resolve(&searcher, filters)?;
         let page = PageCollector {
             sort,

@@ -30,7 +30,8 @@ struct Snapshot {
     key: u64,
     generation: u64,
     last_used: Instant,
-    searcher: tantivy::Searcher,
+    /// Let go of in the background when the snapshot expires.
+    searcher: crate::index::HeldSearcher,
 }
 
 /// Index snapshots that relevance-sorted cursors page through: a few, each
@@ -81,7 +82,7 @@ impl Snapshots {
             key,
             generation,
             last_used: Instant::now(),
-            searcher: searcher.clone(),
+            searcher: crate::index::HeldSearcher::new(searcher.clone()),
         });
         key
     }

@@ -4,18 +4,26 @@
 //! threads) and bulk exports are throughput work: a backlog waits safely in
 //! Kafka, and a second more on an export is not noticed. A search or an
 //! alert on the stream is someone waiting at a screen. So the threads that
-//! do background work run at a lower CPU priority (a higher nice value) than
-//! the HTTP server's: when both want the CPU, the scheduler gives it to the
-//! request first, and the background threads take all of it when nobody is
-//! asking.
+//! do background work run under Linux's `SCHED_IDLE` policy (and at nice
+//! 10, which `top` and `ps` show): they get the CPU that the threads serving
+//! requests leave, and take all of it when nobody is asking. A request
+//! thread that wakes takes the CPU from a background thread at once, where
+//! a lower nice value alone only gives it a larger share over time (under
+//! load that left a request waiting several milliseconds at each wake-up,
+//! tens of them per search).
 //!
-//! Linux gives each thread its own nice value, and a new thread starts with
-//! its creator's. So a background thread lowers itself with [`lower`], and
-//! work that spawns threads of its own (the index writer's workers, a Kafka
-//! client's threads) is started inside [`in_background`], so those threads
-//! are born at the lower priority. An unprivileged thread cannot raise its
-//! priority again, so this is only done on threads kemala owns for that one
-//! purpose, never on the async runtime's shared threads.
+//! The policy ranks threads among the others of the same control group
+//! (a container, a systemd unit): kemala's ingestion yields to kemala's
+//! requests, and to any other busy program that shares its group. Run it in
+//! a group of its own, as containers and services are.
+//!
+//! Linux gives each thread its own policy and nice value, and a new thread
+//! starts with its creator's. So a background thread lowers itself with
+//! [`lower`], and work that spawns threads of its own (the index writer's
+//! workers, a Kafka client's threads) is started inside [`in_background`],
+//! so those threads are born lowered. An unprivileged thread cannot raise
+//! its priority again, so this is only done on threads kemala owns for that
+//! one purpose, never on the async runtime's shared threads.
 //!
 //! A lowered thread must not hold a lock that a request takes: while it is
 //! preempted, holding it, the request waits for it at its low priority (a
@@ -24,15 +32,33 @@
 //! normal priority, and waits for it: the pipeline thread feeds the
 //! trackers, whose state searches read, that way.
 
-/// The nice value of background threads. At nice 10 a thread weighs about
-/// a tenth of a nice-0 thread when both are runnable.
+/// The nice value of background threads. Under `SCHED_IDLE` it weighs
+/// nothing; it shows the threads as lowered in `top`, and it is what is left
+/// where the policy is refused (at nice 10 a thread weighs about a tenth of
+/// a nice-0 thread when both are runnable).
 pub const BACKGROUND_NICE: i32 = 10;
 
-/// Lowers the calling thread to [`BACKGROUND_NICE`], unless it already runs
-/// at that priority or lower. Failure (a sandbox that forbids it) only costs
-/// the preference, so it is logged at debug level and otherwise ignored;
-/// elsewhere than on Linux this does nothing.
+/// Puts the calling thread under `SCHED_IDLE`, and at [`BACKGROUND_NICE`]
+/// unless its nice value is already that or higher. Failure (a sandbox
+/// that forbids it) only costs the preference, so it is logged at debug
+/// level and otherwise ignored; elsewhere than on Linux this does nothing.
 pub fn lower() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a plain system call on the calling thread's own id, with a
+        // parameter that lives across it.
+        let done = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::pid_t;
+            let param = libc::sched_param { sched_priority: 0 };
+            libc::sched_setscheduler(tid, libc::SCHED_IDLE, &param)
+        };
+        if done != 0 {
+            tracing::debug!(
+                "cannot put a background thread under SCHED_IDLE: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
     if current_nice().is_none_or(|n| n >= BACKGROUND_NICE) {
         return;
     }
@@ -67,6 +93,24 @@ pub fn current_nice() -> Option<i32> {
             }
             Some(nice)
         }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// Whether the calling thread runs under `SCHED_IDLE`, or `None` where
+/// that cannot be read.
+pub fn is_idle_policy() -> Option<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: as in `lower`.
+        let policy = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::pid_t;
+            libc::sched_getscheduler(tid)
+        };
+        (policy >= 0).then_some(policy == libc::SCHED_IDLE)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -171,25 +215,32 @@ mod tests {
         let Some(before) = current_nice() else {
             return;
         };
+        let policy = is_idle_policy();
         let (inner, child) = in_background("kemala-test", || {
-            let inner = current_nice();
-            let child = std::thread::spawn(current_nice).join().unwrap();
-            (inner, child)
+            let both = || (current_nice(), is_idle_policy());
+            (both(), std::thread::spawn(both).join().unwrap())
         });
         // Lowering never raises: a thread already nicer than 10 stays so.
         let expected = before.max(BACKGROUND_NICE);
-        assert_eq!(inner, Some(expected));
-        assert_eq!(child, Some(expected), "a thread inherits its creator's");
+        assert_eq!(inner, (Some(expected), Some(true)));
+        assert_eq!(
+            child,
+            (Some(expected), Some(true)),
+            "a thread inherits its creator's"
+        );
         assert_eq!(current_nice(), Some(before), "the caller is untouched");
+        assert_eq!(is_idle_policy(), policy, "the caller is untouched");
     }
 
     #[test]
     fn a_value_given_away_is_dropped_on_a_lowered_thread() {
-        struct Probe(std::sync::mpsc::Sender<(Option<String>, Option<i32>)>);
+        type Seen = (Option<String>, Option<i32>, Option<bool>);
+        struct Probe(std::sync::mpsc::Sender<Seen>);
         impl Drop for Probe {
             fn drop(&mut self) {
                 let t = std::thread::current();
-                let _ = self.0.send((t.name().map(String::from), current_nice()));
+                let name = t.name().map(String::from);
+                let _ = self.0.send((name, current_nice(), is_idle_policy()));
             }
         }
         let Some(before) = current_nice() else {
@@ -197,11 +248,12 @@ mod tests {
         };
         let (tx, rx) = std::sync::mpsc::channel();
         drop_in_background(Probe(tx));
-        let (name, nice) = rx
+        let (name, nice, idle) = rx
             .recv_timeout(std::time::Duration::from_secs(60))
             .expect("the probe is dropped");
         assert_eq!(name.as_deref(), Some("kemala-reclaim"));
         assert_eq!(nice, Some(before.max(BACKGROUND_NICE)));
+        assert_eq!(idle, Some(true));
     }
 
     #[test]
@@ -209,10 +261,11 @@ mod tests {
         let Some(before) = current_nice() else {
             return;
         };
+        let policy = is_idle_policy();
         let fg = Foreground::start("kemala-test-fg").unwrap();
         let (lowered, in_fg, again) = in_background("kemala-test", || {
-            let lowered = current_nice();
-            let in_fg = fg.run(current_nice);
+            let lowered = (current_nice(), is_idle_policy());
+            let in_fg = fg.run(|| (current_nice(), is_idle_policy()));
             // A panic in a job reaches the caller, and the thread goes on.
             let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 fg.run(|| panic!("a failing job"))
@@ -220,8 +273,12 @@ mod tests {
             assert!(caught.is_err());
             (lowered, in_fg, fg.run(|| 6 * 7))
         });
-        assert_eq!(lowered, Some(before.max(BACKGROUND_NICE)));
-        assert_eq!(in_fg, Some(before), "the foreground keeps its creator's");
+        assert_eq!(lowered, (Some(before.max(BACKGROUND_NICE)), Some(true)));
+        assert_eq!(
+            in_fg,
+            (Some(before), policy),
+            "the foreground keeps its creator's"
+        );
         assert_eq!(again, 42);
     }
 }

@@ -109,8 +109,8 @@ fn demo_serves_search_and_metrics_then_stops_on_ctrl_c() {
     );
 }
 
-/// Each thread's name and nice value, from `/proc`.
-fn threads(pid: u32) -> Vec<(String, i32)> {
+/// Each thread's name, nice value and scheduling policy, from `/proc`.
+fn threads(pid: u32) -> Vec<(String, i32, u32)> {
     let mut out = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let dir = task.unwrap().path();
@@ -120,34 +120,41 @@ fn threads(pid: u32) -> Vec<(String, i32)> {
         ) else {
             continue; // the thread ended meanwhile
         };
-        // The fields after the name in parentheses start at the third one
-        // (the state); the nice value is the 19th (proc(5)).
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        let nice: i32 = after.split(' ').nth(19 - 3).unwrap().parse().unwrap();
-        out.push((comm.trim().to_string(), nice));
+        let (nice, policy) = nice_and_policy(&stat);
+        out.push((comm.trim().to_string(), nice, policy));
     }
     out
 }
 
+/// The nice value (the 19th field) and the scheduling policy (the 41st) of
+/// a `/proc/.../stat` line (proc(5)). The fields after the name in
+/// parentheses start at the third one (the state).
+fn nice_and_policy(stat: &str) -> (i32, u32) {
+    let after: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    (
+        after[19 - 3].parse().unwrap(),
+        after[41 - 3].parse().unwrap(),
+    )
+}
+
+/// `SCHED_IDLE`, as numbered in the Linux ABI (`include/uapi/linux/sched.h`).
+const SCHED_IDLE: u32 = 5;
+
 /// While the demo ingests, its pipeline, its index-writer threads (named by
-/// tantivy) and its embedded broker run at nice 10, and the threads that
-/// serve requests and feed the trackers (whose state searches read) at the
-/// process's own.
+/// tantivy) and its embedded broker run under `SCHED_IDLE` at nice 10, and
+/// the threads that serve requests and feed the trackers (whose state
+/// searches read) under the process's own policy and nice value (normally
+/// `SCHED_OTHER` at 0).
 fn background_threads_run_below_the_request_threads(pid: u32) {
     let threads = threads(pid);
-    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let base: i32 = main[main.rfind(')').unwrap() + 2..]
-        .split(' ')
-        .nth(19 - 3)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let lowered = base.max(10);
-    let named = |prefix: &str| -> Vec<i32> {
+    let (base, base_policy) =
+        nice_and_policy(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap());
+    let lowered = (base.max(10), SCHED_IDLE);
+    let named = |prefix: &str| -> Vec<(i32, u32)> {
         threads
             .iter()
-            .filter(|(n, _)| n.starts_with(prefix))
-            .map(|(_, nice)| *nice)
+            .filter(|(n, ..)| n.starts_with(prefix))
+            .map(|&(_, nice, policy)| (nice, policy))
             .collect()
     };
     for prefix in [
@@ -156,19 +163,20 @@ fn background_threads_run_below_the_request_threads(pid: u32) {
         "kemala-broker",
         "kemala-pipeline",
     ] {
-        let nices = named(prefix);
-        assert!(!nices.is_empty(), "no `{prefix}` thread in {threads:?}");
+        let found = named(prefix);
+        assert!(!found.is_empty(), "no `{prefix}` thread in {threads:?}");
         assert!(
-            nices.iter().all(|&n| n == lowered),
-            "`{prefix}` threads must run at nice {lowered}: {threads:?}"
+            found.iter().all(|&t| t == lowered),
+            "`{prefix}` threads must run under SCHED_IDLE at nice {}: {threads:?}",
+            lowered.0
         );
     }
     for prefix in ["tokio-rt-worker", "kemala-track"] {
-        let nices = named(prefix);
-        assert!(!nices.is_empty(), "no `{prefix}` thread in {threads:?}");
+        let found = named(prefix);
+        assert!(!found.is_empty(), "no `{prefix}` thread in {threads:?}");
         assert!(
-            nices.iter().all(|&n| n == base),
-            "`{prefix}` threads must run at the process's nice {base}: {threads:?}"
+            found.iter().all(|&t| t == (base, base_policy)),
+            "`{prefix}` threads must run as the process does, at nice {base}: {threads:?}"
         );
     }
 }

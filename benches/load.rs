@@ -6,8 +6,9 @@
 //!    through Kafka), so that the export has a million rows to stream.
 //! 2. The engine starts on it, on the embedded broker, and 200 SSE
 //!    subscribers connect to `/api/alerts/stream`; one of them never reads.
-//! 3. Idle: no ingestion; 20 search clients (each one query, then a second
-//!    of thought, as an analyst at a keyboard) and an alert every 200 ms.
+//! 3. Idle, for a minute: no ingestion; 20 search clients (each one query,
+//!    then a second of thought, as an analyst at a keyboard) and an alert
+//!    every 200 ms.
 //! 4. Ingest alone: `N` tweets produced at full speed, nobody reading.
 //! 5. Ingest with readers: `N` more tweets, with the 20 search clients, the
 //!    alerts to the 200 subscribers, and one export of every row (CSV).
@@ -41,7 +42,7 @@ const SEARCH_CLIENTS: usize = 20;
 const THINK: Duration = Duration::from_secs(1);
 const SUBSCRIBERS: usize = 200;
 const ALERT_EVERY: Duration = Duration::from_millis(200);
-const IDLE_FOR: Duration = Duration::from_secs(30);
+const IDLE_FOR: Duration = Duration::from_secs(60);
 const QUERIES: [&str; 8] = [
     "q=banjir",
     "q=jalan+rusak",

@@ -9,8 +9,8 @@
 //! requests leave, and take all of it when nobody is asking. A request
 //! thread that wakes takes the CPU from a background thread at once, where
 //! a lower nice value alone only gives it a larger share over time (under
-//! load that left a request waiting several milliseconds at each wake-up,
-//! tens of them per search).
+//! load, that left request threads waiting up to about 14 ms for a CPU at a
+//! wake-up).
 //!
 //! The policy ranks threads among the others of the same control group
 //! (a container, a systemd unit): kemala's ingestion yields to kemala's

@@ -739,8 +739,14 @@ impl Pipeline {
     /// foreground thread, at normal priority, while this one waits (see
     /// `sched`).
     fn feed(&self, records: Vec<Record>) {
+        self.on_trackers(move |t, wm| t.feed(&records, wm));
+    }
+
+    /// Runs `f` on the trackers, with the watermark, on the foreground
+    /// thread (see `Pipeline::feed`).
+    fn on_trackers(&self, f: impl FnOnce(&Trackers, i64) + Send + 'static) {
         let (trackers, wm) = (self.trackers.clone(), self.watermark_ms);
-        self.foreground.run(move || trackers.feed(&records, wm));
+        self.foreground.run(move || f(&trackers, wm));
     }
 
     fn handle_batch(&mut self, batch: Vec<RawMessage>, view: PartitionView) {
@@ -933,8 +939,7 @@ impl Pipeline {
         p.commits.fetch_add(1, Ordering::Relaxed);
         let m = &self.metrics;
         m.index_commits.inc();
-        let (trackers, wm) = (self.trackers.clone(), self.watermark_ms);
-        self.foreground.run(move || trackers.refresh_gauges(wm));
+        self.on_trackers(|t, wm| t.refresh_gauges(wm));
         m.commit_seconds.observe(started.elapsed().as_secs_f64());
         m.index_documents
             .set(self.writer.searcher().num_docs() as i64);

@@ -45,49 +45,44 @@ pub const BACKGROUND_NICE: i32 = 10;
 pub fn lower() {
     #[cfg(target_os = "linux")]
     {
+        let param = libc::sched_param { sched_priority: 0 };
         // SAFETY: a plain system call on the calling thread's own id, with a
         // parameter that lives across it.
-        let done = unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::pid_t;
-            let param = libc::sched_param { sched_priority: 0 };
-            libc::sched_setscheduler(tid, libc::SCHED_IDLE, &param)
-        };
-        if done != 0 {
+        if unsafe { libc::sched_setscheduler(tid(), libc::SCHED_IDLE, &param) } != 0 {
             tracing::debug!(
                 "cannot put a background thread under SCHED_IDLE: {}",
                 std::io::Error::last_os_error()
             );
         }
-    }
-    if current_nice().is_none_or(|n| n >= BACKGROUND_NICE) {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: plain system calls on the calling thread's own id.
-        let done = unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, tid, BACKGROUND_NICE)
-        };
-        if done != 0 {
-            tracing::debug!(
-                "cannot lower a background thread's CPU priority: {}",
-                std::io::Error::last_os_error()
-            );
+        if current_nice().is_some_and(|n| n < BACKGROUND_NICE) {
+            let who = tid() as libc::id_t;
+            // SAFETY: as above.
+            if unsafe { libc::setpriority(libc::PRIO_PROCESS, who, BACKGROUND_NICE) } != 0 {
+                tracing::debug!(
+                    "cannot lower a background thread's CPU priority: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
         }
     }
+}
+
+/// The calling thread's id, which the priority calls take for "this thread".
+#[cfg(target_os = "linux")]
+fn tid() -> libc::pid_t {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as libc::pid_t }
 }
 
 /// The calling thread's nice value, or `None` where it cannot be read.
 pub fn current_nice() -> Option<i32> {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: as in `lower`; errno is cleared first because -1 is also a
-        // valid nice value.
+        // SAFETY: a plain system call on the calling thread's own id; errno
+        // is cleared first because -1 is also a valid nice value.
         unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
             *libc::__errno_location() = 0;
-            let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
+            let nice = libc::getpriority(libc::PRIO_PROCESS, tid() as libc::id_t);
             if *libc::__errno_location() != 0 {
                 return None;
             }
@@ -105,11 +100,8 @@ pub fn current_nice() -> Option<i32> {
 pub fn is_idle_policy() -> Option<bool> {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: as in `lower`.
-        let policy = unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::pid_t;
-            libc::sched_getscheduler(tid)
-        };
+        // SAFETY: a plain system call on the calling thread's own id.
+        let policy = unsafe { libc::sched_getscheduler(tid()) };
         (policy >= 0).then_some(policy == libc::SCHED_IDLE)
     }
     #[cfg(not(target_os = "linux"))]
